@@ -1,0 +1,1 @@
+//! hub.db, signing keys, JWTs, the operator token and users.

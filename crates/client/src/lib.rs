@@ -1,0 +1,1 @@
+//! Client for a running hub over loopback, authenticated with the operator token.

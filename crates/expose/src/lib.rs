@@ -1,0 +1,1 @@
+//! Exposure layers: tailnet (tailscale serve), public (funnel) and Cloudflare tunnels, and off.

@@ -1,0 +1,1 @@
+//! Migration of legacy installs: archive sweep, cutover to the supervised hub, teardown.

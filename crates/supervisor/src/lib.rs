@@ -1,0 +1,1 @@
+//! In-process module supervisor: spawn, log multiplexing, crash restart with backoff, group shutdown.
