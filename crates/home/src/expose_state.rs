@@ -1,0 +1,126 @@
+//! `expose-state.json`: what the Tailscale exposure layer set up (version 1).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StateError;
+use crate::json::{load_state, remove_state, save_state};
+use crate::paths::Home;
+
+/// The active exposure, as written by `expose tailnet|public`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposeState {
+    /// Format version; always 1.
+    pub version: u32,
+    /// Tailnet-only or public (Funnel).
+    pub layer: Layer,
+    /// Path-based or subdomain routing.
+    pub mode: Mode,
+    /// The node's DNS name, e.g. `box.tail1234.ts.net`.
+    pub canonical_fqdn: String,
+    /// The HTTPS port served (443).
+    pub port: u16,
+    /// Whether Funnel (public internet) is on.
+    pub funnel: bool,
+    /// What `tailscale serve` was told to serve.
+    pub entries: Vec<ExposeEntry>,
+    /// The public origin of the hub (`https://<fqdn>`), also written to `vault/.env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_origin: Option<String>,
+}
+
+/// Tailnet-only or public exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    /// Reachable from the tailnet only.
+    Tailnet,
+    /// Reachable from the internet (Funnel).
+    Public,
+}
+
+/// How modules are addressed on the exposed origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `https://<fqdn>/<mount>`.
+    Path,
+    /// One subdomain per module.
+    Subdomain,
+}
+
+/// One `tailscale serve` handler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExposeEntry {
+    /// Reverse proxy or static file.
+    pub kind: EntryKind,
+    /// Mount path on the exposed origin (starts with `/`).
+    pub mount: String,
+    /// Proxy target URL or file path.
+    pub target: String,
+    /// Which service the entry is for (`hub`).
+    pub service: String,
+}
+
+/// Kind of a `tailscale serve` handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// Reverse proxy to a URL.
+    Proxy,
+    /// Serve a file.
+    File,
+}
+
+impl ExposeState {
+    /// Checks what serde cannot: version, non-empty strings, mounts starting with `/`.
+    fn check(&self) -> Result<(), String> {
+        if self.version != 1 {
+            return Err(format!("unsupported version {} (expected 1)", self.version));
+        }
+        if self.canonical_fqdn.is_empty() {
+            return Err("canonicalFqdn must be a non-empty string".into());
+        }
+        for (i, e) in self.entries.iter().enumerate() {
+            if !e.mount.starts_with('/') {
+                return Err(format!("entries[{i}].mount must start with \"/\""));
+            }
+            if e.target.is_empty() || e.service.is_empty() {
+                return Err(format!(
+                    "entries[{i}]: target and service must be non-empty"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the state: `Ok(None)` when absent, an error naming the file when malformed.
+pub fn read(home: &Home) -> Result<Option<ExposeState>, StateError> {
+    let path = home.expose_state();
+    let Some(value) = load_state(&path)? else {
+        return Ok(None);
+    };
+    let malformed = |detail: String| StateError::Malformed {
+        path: path.clone(),
+        detail,
+    };
+    let state: ExposeState = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+    state.check().map_err(malformed)?;
+    Ok(Some(state))
+}
+
+/// Writes the state atomically (2-space JSON + newline).
+pub fn write(home: &Home, state: &ExposeState) -> Result<(), StateError> {
+    let path = home.expose_state();
+    state.check().map_err(|detail| StateError::Malformed {
+        path: path.clone(),
+        detail: format!("refusing to write an invalid state: {detail}"),
+    })?;
+    save_state(&path, state, None)
+}
+
+/// Removes the state; `Ok(false)` when there was none.
+pub fn remove(home: &Home) -> Result<bool, StateError> {
+    remove_state(&home.expose_state())
+}
