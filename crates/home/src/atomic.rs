@@ -22,6 +22,15 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// fsynced so the rename survives a power loss. On error the temp file is removed and `path` is
 /// unchanged.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    write_atomic_at(path, bytes, mode, ms)
+}
+
+/// [`write_atomic`] with the clock reading used in the temp file name (tests pin it).
+fn write_atomic_at(path: &Path, bytes: &[u8], mode: Option<u32>, ms: u128) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -34,7 +43,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
             Err(_) => None,
         },
     };
-    let (tmp, file) = create_temp(path, mode)?;
+    let (tmp, file) = create_temp(path, mode, ms)?;
     let result = finish(&tmp, file, path, &dir, bytes, mode);
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -43,11 +52,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<
 }
 
 /// Creates a fresh temp file next to `path` (never reusing an existing one).
-fn create_temp(path: &Path, mode: Option<u32>) -> io::Result<(PathBuf, File)> {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+fn create_temp(path: &Path, mode: Option<u32>, ms: u128) -> io::Result<(PathBuf, File)> {
     let base = format!("{}.tmp-{}-{}", path.display(), std::process::id(), ms);
     let mut attempt = 0u32;
     loop {
@@ -96,5 +101,110 @@ pub(crate) fn remove_if_exists(path: &Path) -> io::Result<bool> {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file name in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn writes_creates_parents_and_leaves_no_temp_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a/b/state.json");
+        write_atomic(&path, b"one", None).unwrap();
+        write_atomic(&path, b"two", None).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(names(path.parent().unwrap()), vec!["state.json"]);
+    }
+
+    #[test]
+    fn applies_mode_even_over_a_more_open_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("operator.token");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"secret\n", Some(0o600)).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(fs::read(&path).unwrap(), b"secret\n");
+    }
+
+    #[test]
+    fn without_mode_keeps_the_replaced_files_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"new", None).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+
+    #[test]
+    fn debris_of_a_crashed_write_never_reaches_the_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("services.json");
+        fs::write(&path, "{\"services\": []}\n").unwrap();
+        // A writer that crashed after creating its temp file, with the very name we will pick.
+        let ms = 1_700_000_000_000u128;
+        let debris = tmp
+            .path()
+            .join(format!("services.json.tmp-{}-{ms}", std::process::id()));
+        fs::write(&debris, "{\"serv").unwrap();
+        // The target is still the complete old file.
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"services\": []}\n");
+        write_atomic_at(&path, b"{\"services\": [1]}\n", None, ms).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"services\": [1]}\n");
+        // The debris was neither reused nor renamed over the target.
+        assert_eq!(fs::read_to_string(&debris).unwrap(), "{\"serv");
+        assert_eq!(names(tmp.path()).len(), 2);
+    }
+
+    #[test]
+    fn a_failed_rename_removes_the_temp_file_and_keeps_the_target() {
+        let tmp = tempfile::tempdir().unwrap();
+        // The target is a non-empty directory: rename(file, dir) fails.
+        let path = tmp.path().join("target");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep"), "x").unwrap();
+        assert!(write_atomic(&path, b"data", None).is_err());
+        assert_eq!(names(tmp.path()), vec!["target"]);
+        assert_eq!(fs::read_to_string(path.join("keep")).unwrap(), "x");
+    }
+
+    #[test]
+    fn concurrent_writers_never_tear_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        let contents: Vec<Vec<u8>> = (0..8u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+        std::thread::scope(|s| {
+            for c in &contents {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..5 {
+                        write_atomic(path, c, None).unwrap();
+                    }
+                });
+            }
+        });
+        let got = fs::read(&path).unwrap();
+        assert!(
+            contents.contains(&got),
+            "file must hold exactly one writer's bytes"
+        );
+        assert_eq!(names(tmp.path()), vec!["f"]);
     }
 }

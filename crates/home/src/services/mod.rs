@@ -473,3 +473,6 @@ fn row_label(index: usize, value: &Value) -> String {
         _ => format!("row {}", index + 1),
     }
 }
+
+#[cfg(test)]
+mod tests;
