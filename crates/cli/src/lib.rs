@@ -1,6 +1,65 @@
-//! The GUI-free parachute binary: every CLI verb plus serve.
+//! The GUI-free `parachute` binary: every CLI verb plus `serve`.
+//!
+//! Flags are parsed and validated first ([`args`]); then exactly one verb module in
+//! [`commands`] acts. Each verb returns its exit code.
+
+pub mod args;
+pub mod commands;
+
+use clap::Parser;
+
+use args::{Cli, Command};
 
 /// Runs the CLI with the process arguments and returns the exit code.
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = if err.use_stderr() { 1 } else { 0 };
+            let _ = err.print();
+            return code;
+        }
+    };
+    init_tracing();
+    dispatch(cli.command)
+}
+
+fn dispatch(command: Command) -> i32 {
+    match command {
+        Command::Serve => commands::serve::run(),
+        other => {
+            eprintln!(
+                "parachute: `{}` is not available in this build yet",
+                verb_name(&other)
+            );
+            1
+        }
+    }
+}
+
+fn verb_name(command: &Command) -> &'static str {
+    match command {
+        Command::Serve => "serve",
+        Command::Status(_) => "status",
+        Command::Start(_) => "start",
+        Command::Stop(_) => "stop",
+        Command::Restart(_) => "restart",
+        Command::Logs(_) => "logs",
+        Command::Auth(_) => "auth",
+        Command::Init(_) => "init",
+        Command::Migrate(_) => "migrate",
+        Command::Expose(_) => "expose",
+    }
+}
+
+/// Logs go to stderr (`RUST_LOG` filters; default `info`), keeping stdout for output and for
+/// the `[module]` lines of `serve`.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }

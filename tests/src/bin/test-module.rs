@@ -1,1 +1,230 @@
-fn main() {}
+//! A small module for the black-box suites: an HTTP server on `$PORT` that prints lines and
+//! misbehaves on request.
+//!
+//! ```text
+//! test-module [--exit-after-ms N] [--exit-code C] [--crash-if-exists PATH] [--ignore-sigterm]
+//!             [--no-bind] [--bind-delay-ms N] [--grandchild] [--print-env K1,K2] [--say TEXT]
+//! ```
+//!
+//! At start it prints `test-module up pid=<pid> port=<PORT> cwd=<cwd>` on stdout, one
+//! `env K=V` line per `--print-env` key, each `--say` text, and `test-module stderr hello` on
+//! stderr. `--grandchild` leaves the serving to a re-spawned copy of itself (printing
+//! `grandchild pid=<pid>`), the way a module that forks a worker behaves.
+//!
+//! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
+//! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart; anything else → a JSON
+//! description of the request (method, path, query, headers, body length) and of the
+//! module (`PORT`, `PARACHUTE_HUB_ORIGIN`, pid).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+
+#[derive(Default)]
+struct Options {
+    exit_after_ms: Option<u64>,
+    exit_code: i32,
+    crash_if_exists: Option<String>,
+    ignore_sigterm: bool,
+    no_bind: bool,
+    bind_delay_ms: u64,
+    grandchild: bool,
+    as_grandchild: bool,
+    print_env: Vec<String>,
+    say: Vec<String>,
+}
+
+fn parse() -> Options {
+    let mut o = Options {
+        exit_code: 3,
+        ..Options::default()
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--exit-after-ms" => o.exit_after_ms = Some(value().parse().expect("ms")),
+            "--exit-code" => o.exit_code = value().parse().expect("code"),
+            "--crash-if-exists" => o.crash_if_exists = Some(value()),
+            "--ignore-sigterm" => o.ignore_sigterm = true,
+            "--no-bind" => o.no_bind = true,
+            "--bind-delay-ms" => o.bind_delay_ms = value().parse().expect("ms"),
+            "--grandchild" => o.grandchild = true,
+            "--as-grandchild" => o.as_grandchild = true,
+            "--print-env" => o.print_env = value().split(',').map(String::from).collect(),
+            "--say" => o.say.push(value()),
+            other => {
+                eprintln!("test-module: unknown argument {other}");
+                std::process::exit(64);
+            }
+        }
+    }
+    o
+}
+
+fn main() {
+    let o = parse();
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    if o.as_grandchild {
+        println!("grandchild serving pid={} port={port}", std::process::id());
+        serve(port, 0);
+        return;
+    }
+    if o.ignore_sigterm {
+        // SAFETY: setting a signal disposition to SIG_IGN.
+        unsafe {
+            libc::signal(libc::SIGTERM, libc::SIG_IGN);
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    println!(
+        "test-module up pid={} port={port} cwd={}",
+        std::process::id(),
+        cwd.display()
+    );
+    for key in &o.print_env {
+        println!("env {key}={}", std::env::var(key).unwrap_or_default());
+    }
+    for text in &o.say {
+        println!("{text}");
+    }
+    eprintln!("test-module stderr hello");
+    if let Some(path) = &o.crash_if_exists {
+        if std::path::Path::new(path).exists() {
+            println!("test-module crashing because {path} exists");
+            std::process::exit(4);
+        }
+    }
+    if let Some(ms) = o.exit_after_ms {
+        let code = o.exit_code;
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            println!("test-module exiting with code {code}");
+            std::process::exit(code);
+        });
+    }
+    if o.grandchild {
+        let me = std::env::current_exe().expect("current_exe");
+        let child = std::process::Command::new(me)
+            .arg("--as-grandchild")
+            .spawn()
+            .expect("spawn grandchild");
+        println!("grandchild pid={}", child.id());
+        std::mem::forget(child);
+        park();
+    }
+    if o.no_bind {
+        park();
+    }
+    serve(port, o.bind_delay_ms);
+}
+
+fn park() -> ! {
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn serve(port: u16, delay_ms: u64) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("test-module: cannot bind 127.0.0.1:{port}: {e}");
+                std::process::exit(5);
+            });
+        let app = Router::new()
+            .route(
+                "/health",
+                get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+            )
+            .route("/echo", post(echo))
+            .route("/redirect", get(redirect))
+            .route("/stream", get(stream))
+            .fallback(any(describe));
+        let shutdown = async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("sigterm handler");
+            term.recv().await;
+            println!("test-module got SIGTERM, exiting");
+        };
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .expect("serve");
+    });
+}
+
+async fn echo(req: Request) -> Response {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(header::HeaderValue::from_static("application/octet-stream"));
+    let body = Body::from_stream(req.into_body().into_data_stream());
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn redirect() -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, "/elsewhere")],
+        "moved",
+    )
+        .into_response()
+}
+
+async fn stream() -> Response {
+    let chunks = futures_util::stream::unfold(0u32, |n| async move {
+        if n == 3 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from(format!("chunk {n}\n"))),
+            n + 1,
+        ))
+    });
+    Body::from_stream(chunks).into_response()
+}
+
+async fn describe(req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers: BTreeMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let description = serde_json::json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body_len": body.len(),
+        "module": {
+            "pid": std::process::id(),
+            "port": std::env::var("PORT").ok(),
+            "hub_origin": std::env::var("PARACHUTE_HUB_ORIGIN").ok(),
+        },
+    });
+    axum::Json(description).into_response()
+}

@@ -1,0 +1,238 @@
+//! Command-line flags, parsed and validated before any verb acts (ripgrep style).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run and manage your personal Parachute hub.
+#[derive(Debug, Parser)]
+#[command(
+    name = "parachute",
+    version,
+    about = "Run and manage your personal Parachute hub.",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Print the version.
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every verb.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub and every module in the foreground (what the hub unit runs).
+    Serve,
+    /// Show every module and the hub: state, pid, uptime, latency.
+    Status(StatusArgs),
+    /// Start the hub (through its unit) or one module (through the running hub).
+    Start(LifecycleArgs),
+    /// Stop the hub (through its unit) or one module.
+    Stop(LifecycleArgs),
+    /// Restart the hub (through its unit) or one module.
+    Restart(LifecycleArgs),
+    /// Show a module's output (from the running hub, else from its log file).
+    Logs(LogsArgs),
+    /// Operator token, signing keys, tokens and the admin password.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Install and start the hub unit, mint the operator token, offer exposure.
+    Init(InitArgs),
+    /// Move a legacy install to the supervised hub, or tidy old files away.
+    Migrate(MigrateArgs),
+    /// Make the hub reachable on your tailnet, the internet, or a Cloudflare tunnel (or stop).
+    Expose(ExposeArgs),
+}
+
+/// `status` flags.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print machine-readable JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `start|stop|restart` flags.
+#[derive(Debug, Args)]
+pub struct LifecycleArgs {
+    /// A module's short name (`vault`, `scribe`, …) or `hub`; omit for the hub.
+    pub service: Option<String>,
+    /// Origin the hub is reached at, for validating the operator token's issuer.
+    #[arg(long, value_name = "URL")]
+    pub hub_origin: Option<String>,
+}
+
+/// `logs` flags.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The module's short name.
+    pub service: String,
+    /// Keep printing new lines as they arrive.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// How many of the latest lines to show first.
+    #[arg(short = 'n', long, default_value_t = 200)]
+    pub lines: usize,
+}
+
+/// `auth` verbs.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Mint a fresh operator token into operator.token (mode 0600).
+    RotateOperator {
+        /// Which scopes the token carries.
+        #[arg(long, value_enum, default_value_t = ScopeSet::Admin)]
+        scope_set: ScopeSet,
+    },
+    /// Retire the active signing key and create a new one (old tokens stay valid for 24 h).
+    RotateKey,
+    /// Mint a token a module accepts, e.g. `--scope vault:default:read --aud vault.default`.
+    MintToken {
+        /// Space- or comma-separated scopes.
+        #[arg(long, required = true)]
+        scope: String,
+        /// Audience (`vault.<name>`, `scribe`, …).
+        #[arg(long, required = true)]
+        aud: String,
+        /// Lifetime such as `30d`, `12h`, `15m` (default 90d).
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+        /// Subject (default: the admin user's id).
+        #[arg(long)]
+        sub: Option<String>,
+    },
+    /// Revoke a token by its `jti`.
+    RevokeToken {
+        /// The token id.
+        jti: String,
+    },
+    /// Create the admin account, or reset its password.
+    SetPassword {
+        /// Account name (default `admin`, or the existing admin).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List user accounts.
+    ListUsers,
+}
+
+/// Operator token scope sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeSet {
+    /// Everything (the default).
+    Admin,
+    /// Install and read.
+    Install,
+    /// Start and stop modules.
+    Start,
+    /// Exposure changes.
+    Expose,
+    /// Token management.
+    Auth,
+    /// Vault administration.
+    Vault,
+}
+
+impl ScopeSet {
+    /// The set's name as stored in the token's `pa_scope_set` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Install => "install",
+            Self::Start => "start",
+            Self::Expose => "expose",
+            Self::Auth => "auth",
+            Self::Vault => "vault",
+        }
+    }
+}
+
+/// `init` flags.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Exposure to set up without asking.
+    #[arg(long, value_enum)]
+    pub expose: Option<InitExpose>,
+    /// Never ask about exposure.
+    #[arg(long)]
+    pub no_expose_prompt: bool,
+    /// Do not offer to open the dashboard in a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+/// `init --expose` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitExpose {
+    /// Loopback only.
+    None,
+    /// Your tailnet (tailscale serve).
+    Tailnet,
+    /// A Cloudflare named tunnel.
+    Cloudflare,
+}
+
+/// `migrate` flags.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// List what the archive sweep would move, change nothing.
+    #[arg(long, conflicts_with_all = ["to_supervised", "teardown"])]
+    pub list: bool,
+    /// Show what would happen, change nothing.
+    #[arg(long, conflicts_with_all = ["to_supervised", "teardown"])]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Cut a legacy install over to the supervised hub unit.
+    #[arg(long, conflicts_with = "teardown")]
+    pub to_supervised: bool,
+    /// Remove the hub unit.
+    #[arg(long)]
+    pub teardown: bool,
+}
+
+/// `expose` flags.
+#[derive(Debug, Args)]
+pub struct ExposeArgs {
+    /// `tailnet`, `public` or `cloudflare`.
+    #[arg(value_enum)]
+    pub layer: ExposeLayer,
+    /// `off` to tear the layer down.
+    #[arg(value_parser = ["off"])]
+    pub off: Option<String>,
+    /// Origin to advertise instead of the one derived from the layer.
+    #[arg(long, value_name = "URL")]
+    pub hub_origin: Option<String>,
+    /// Use a Cloudflare named tunnel.
+    #[arg(long, conflicts_with = "tailnet")]
+    pub cloudflare: bool,
+    /// Use Tailscale (Funnel for `public`).
+    #[arg(long, alias = "tailscale")]
+    pub tailnet: bool,
+    /// Skip checking which providers are ready (uses Funnel).
+    #[arg(long)]
+    pub skip_provider_check: bool,
+    /// Public hostname for a Cloudflare tunnel.
+    #[arg(long, value_name = "HOST")]
+    pub domain: Option<String>,
+    /// Cloudflare tunnel name (default derived from the hostname).
+    #[arg(long, value_name = "NAME")]
+    pub tunnel_name: Option<String>,
+}
+
+/// Exposure layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExposeLayer {
+    /// Your tailnet only.
+    Tailnet,
+    /// The public internet.
+    Public,
+    /// The public internet through a Cloudflare tunnel.
+    Cloudflare,
+}

@@ -1,0 +1,141 @@
+//! `parachute serve`: bind first, then boot every module, then serve until SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parachute_home::hub_port;
+use parachute_os::port;
+use parachute_supervisor::{Supervisor, SupervisorConfig, stdout_sink};
+use tokio::net::TcpListener;
+
+use crate::boot::{self, OriginSource};
+use crate::config::ServeConfig;
+use crate::routes;
+use crate::state::AppState;
+
+/// Why `serve` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Another process holds the port.
+    #[error("{0}")]
+    PortInUse(String),
+    /// Binding failed for another reason.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address we tried.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the HTTP server failed: {0}")]
+    Server(#[source] std::io::Error),
+}
+
+/// Binds the listener, explaining who holds the port when it is taken.
+pub async fn bind(config: &ServeConfig) -> Result<TcpListener, ServeError> {
+    let addr = SocketAddr::new(config.bind_host, config.port);
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(ServeError::PortInUse(port_in_use_message(config.port)))
+        }
+        Err(source) => Err(ServeError::Bind { addr, source }),
+    }
+}
+
+fn port_in_use_message(port: u16) -> String {
+    let holders = port::listeners(port);
+    let who = if holders.is_empty() {
+        "another process (its owner is not visible to this user)".to_string()
+    } else {
+        holders
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let hint = if holders.iter().any(|h| {
+        h.command
+            .as_deref()
+            .is_some_and(|c| c.contains("parachute"))
+    }) {
+        "A Parachute hub is probably already running: check it with `parachute status`, or stop it with `parachute stop`."
+    } else {
+        "Stop that process, or run on another port with PORT=<port> parachute serve."
+    };
+    format!("port {port} is already in use by {who}. {hint}")
+}
+
+/// Runs the hub until SIGTERM or SIGINT, then stops every module and returns.
+pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let listener = bind(&config).await?;
+    let local = listener.local_addr().map_err(ServeError::Server)?;
+    let home = config.home.clone();
+    if let Err(err) = hub_port::write(&home, local.port()) {
+        tracing::warn!(%err, "cannot write hub/run/hub.port; CLI verbs will assume port 1939");
+    }
+
+    let log_home = home.clone();
+    let supervisor = Supervisor::new(
+        SupervisorConfig::default(),
+        stdout_sink(),
+        Arc::new(move |short| log_home.module_log(short)),
+    );
+    let reaper_view = supervisor.clone();
+    parachute_supervisor::become_subreaper(Duration::from_secs(1), move |pid| {
+        reaper_view.snapshots().iter().any(|m| m.pid == Some(pid))
+    });
+
+    let state = AppState::new(
+        home.clone(),
+        supervisor.clone(),
+        local.port(),
+        config.env_origin.clone(),
+    );
+    let shown_host = if config.bind_host.is_loopback() {
+        "127.0.0.1".to_string()
+    } else {
+        config.bind_host.to_string()
+    };
+    println!(
+        "parachute serve: listening on http://{shown_host}:{} (PARACHUTE_HOME={}, issuer={})",
+        local.port(),
+        home.root().display(),
+        config.env_origin.as_deref().unwrap_or("<request origin>"),
+    );
+
+    let env_origin = config.env_origin.clone();
+    let origin: OriginSource = Arc::new(move || env_origin.clone());
+    let outcomes = boot::boot_all(&home, &supervisor, &origin);
+    let started = outcomes
+        .iter()
+        .filter(|o| matches!(o, boot::BootOutcome::Started { .. }))
+        .count();
+    println!("parachute serve: supervising {started} module(s) from services.json");
+    state.set_booted(outcomes);
+
+    let app = routes::router(state);
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let result = server.await.map_err(ServeError::Server);
+    println!("parachute serve: shutting down; stopping modules");
+    supervisor.shutdown().await;
+    if hub_port::read(&home) == Some(local.port()) {
+        let _ = hub_port::remove(&home);
+    }
+    println!("parachute serve: stopped");
+    result
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

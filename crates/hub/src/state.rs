@@ -1,0 +1,84 @@
+//! State shared by every request handler.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use parachute_home::Home;
+use parachute_supervisor::Supervisor;
+
+use crate::boot::BootOutcome;
+
+/// The hub's version, reported by `/health` and `/api/hub`.
+pub const HUB_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Cheap to clone: everything is behind `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The config home.
+    home: Home,
+    /// Runs the modules.
+    supervisor: Supervisor,
+    /// The port we listen on (part of our loopback origins).
+    port: u16,
+    /// Origin fixed by the environment at startup, if any.
+    env_origin: Option<String>,
+    /// When `serve` started.
+    started_at: SystemTime,
+    /// `None` until the boot sequence has handed every row to the supervisor.
+    boot: Mutex<Option<Vec<BootOutcome>>>,
+}
+
+impl AppState {
+    /// State for a hub listening on `port`.
+    pub fn new(home: Home, supervisor: Supervisor, port: u16, env_origin: Option<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                home,
+                supervisor,
+                port,
+                env_origin,
+                started_at: SystemTime::now(),
+                boot: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The config home.
+    pub fn home(&self) -> &Home {
+        &self.inner.home
+    }
+
+    /// The supervisor.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
+    }
+
+    /// The listen port.
+    pub fn port(&self) -> u16 {
+        self.inner.port
+    }
+
+    /// The origin fixed by the environment, if any.
+    pub fn env_origin(&self) -> Option<&str> {
+        self.inner.env_origin.as_deref()
+    }
+
+    /// When `serve` started.
+    pub fn started_at(&self) -> SystemTime {
+        self.inner.started_at
+    }
+
+    /// Records that boot has finished.
+    pub fn set_booted(&self, outcomes: Vec<BootOutcome>) {
+        *self.inner.boot.lock().expect("boot lock") = Some(outcomes);
+    }
+
+    /// Boot outcomes, or `None` while boot is still running.
+    pub fn boot(&self) -> Option<Vec<BootOutcome>> {
+        self.inner.boot.lock().expect("boot lock").clone()
+    }
+}

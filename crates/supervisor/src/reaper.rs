@@ -1,0 +1,72 @@
+//! Child subreaper: orphaned descendants of our modules are re-parented to the hub and reaped.
+//!
+//! When a module's grandchild outlives its parent it would normally be re-parented to PID 1,
+//! which on some machines (containers, sandboxes) never reaps it. As a child subreaper the hub
+//! adopts such orphans instead and reaps them here. Our direct children are left to tokio,
+//! which waits on them itself: we only reap adopted zombies whose pids we did not spawn.
+
+use std::time::Duration;
+
+/// Makes this process a child subreaper (Linux) and starts a background task that reaps adopted
+/// zombies every `interval`. `is_ours` tells the direct children (spawned by the supervisor)
+/// apart: those are never reaped here. Returns false where subreaping is not supported.
+pub fn become_subreaper(
+    interval: Duration,
+    is_ours: impl Fn(u32) -> bool + Send + Sync + 'static,
+) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain prctl call with integer arguments.
+        let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+        if !ok {
+            tracing::warn!(
+                "could not become a child subreaper; orphaned module descendants go to init"
+            );
+            return false;
+        }
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                reap_adopted_zombies(&is_ours);
+            }
+        });
+        true
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (interval, is_ours);
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
+    let me = std::process::id();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if state == Some("Z") && ppid == Some(me) && !is_ours(pid) {
+            // SAFETY: waitpid on one specific zombie child of ours, non-blocking.
+            unsafe {
+                libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG);
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The supervisor handle: start, stop, restart, inspect and shut down modules.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::SupervisorConfig;
+use crate::logs::{LineSink, LogFile, RingBuffer};
+use crate::module::{Control, ModuleTask, Shared, SpecResolver};
+use crate::state::{ModuleState, ModuleStatus};
+
+/// Where a module's persistent log file lives, given its short name.
+pub type LogPathFn = Arc<dyn Fn(&str) -> PathBuf + Send + Sync>;
+
+/// A request to supervise one module.
+#[derive(Clone)]
+pub struct StartRequest {
+    /// Short name, the key for every later operation.
+    pub short: String,
+    /// Called before every spawn for a fresh spec.
+    pub resolver: SpecResolver,
+}
+
+/// One entry in the supervisor's table.
+struct Entry {
+    /// The request it was started with (reused by `restart`).
+    request: StartRequest,
+    /// State, logs and line feed shared with the task.
+    shared: Arc<Shared>,
+    /// Control channel to the task; closed once the task ended.
+    control: mpsc::UnboundedSender<Control>,
+    /// The task itself, awaited on stop.
+    task: Option<JoinHandle<()>>,
+}
+
+/// Runs every module as a child of this process. Cheap to clone; all clones share one table.
+#[derive(Clone)]
+pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Tuning shared by all modules.
+    config: Arc<SupervisorConfig>,
+    /// Where `[short] line` output goes.
+    sink: LineSink,
+    /// Log file location per module.
+    log_path: LogPathFn,
+    /// Modules in the order they were first started (shutdown and listings keep that order).
+    entries: Mutex<Vec<(String, Entry)>>,
+}
+
+impl Supervisor {
+    /// A supervisor with no modules yet.
+    pub fn new(config: SupervisorConfig, sink: LineSink, log_path: LogPathFn) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config: Arc::new(config),
+                sink,
+                log_path,
+                entries: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Starts `request.short` unless it is already up (starting, running or restarting), in which
+    /// case its current state is returned unchanged. A stopped or crashed module starts afresh
+    /// with a reset crash count; its log buffer is kept.
+    pub fn start(&self, request: StartRequest) -> ModuleState {
+        let mut entries = self.inner.entries.lock().expect("supervisor lock");
+        if let Some((_, entry)) = entries.iter().find(|(s, _)| *s == request.short) {
+            let state = entry.shared.snapshot();
+            if matches!(
+                state.status,
+                ModuleStatus::Starting | ModuleStatus::Running | ModuleStatus::Restarting
+            ) && !entry.control.is_closed()
+            {
+                return state;
+            }
+        }
+        let previous = entries
+            .iter()
+            .position(|(s, _)| *s == request.short)
+            .map(|i| entries.remove(i).1);
+        let shared = match previous {
+            Some(old) => {
+                old.shared.update(|s| *s = ModuleState::new(&request.short));
+                old.shared
+            }
+            None => Arc::new(Shared {
+                state: Mutex::new(ModuleState::new(&request.short)),
+                ring: Mutex::new(RingBuffer::new(self.inner.config.ring_bytes)),
+                lines: broadcast::channel(1024).0,
+                log_file: Mutex::new(LogFile::open(
+                    &(self.inner.log_path)(&request.short),
+                    self.inner.config.log_file_max_bytes,
+                    self.inner.config.log_files_kept,
+                )),
+            }),
+        };
+        let (control, rx) = mpsc::unbounded_channel();
+        let task = ModuleTask {
+            short: request.short.clone(),
+            shared: shared.clone(),
+            resolver: request.resolver.clone(),
+            config: self.inner.config.clone(),
+            sink: self.inner.sink.clone(),
+        };
+        let handle = tokio::spawn(task.run(rx));
+        let state = shared.snapshot();
+        entries.push((
+            request.short.clone(),
+            Entry {
+                request,
+                shared,
+                control,
+                task: Some(handle),
+            },
+        ));
+        state
+    }
+
+    /// Stops a module (group SIGTERM, grace, group SIGKILL) and waits until it is down.
+    /// Returns `None` for a module this supervisor never started.
+    pub async fn stop(&self, short: &str) -> Option<ModuleState> {
+        let (control, task, shared) = {
+            let mut entries = self.inner.entries.lock().expect("supervisor lock");
+            let (_, entry) = entries.iter_mut().find(|(s, _)| s == short)?;
+            (
+                entry.control.clone(),
+                entry.task.take(),
+                entry.shared.clone(),
+            )
+        };
+        let (reply, done) = oneshot::channel();
+        if control.send(Control::Stop(reply)).is_ok() {
+            let _ = done.await;
+        }
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        // A crashed module that is stopped counts as acknowledged; its start_error stays visible.
+        shared.update(|s| {
+            s.status = ModuleStatus::Stopped;
+            s.pid = None;
+            s.ready = false;
+            s.next_retry_at = None;
+        });
+        Some(shared.snapshot())
+    }
+
+    /// Stops then starts a module with its original request (the spec is re-resolved, so the
+    /// new process sees the current env). `None` for a module never started.
+    pub async fn restart(&self, short: &str) -> Option<ModuleState> {
+        let request = {
+            let entries = self.inner.entries.lock().expect("supervisor lock");
+            entries
+                .iter()
+                .find(|(s, _)| s == short)
+                .map(|(_, e)| e.request.clone())?
+        };
+        self.stop(short).await;
+        Some(self.start(request))
+    }
+
+    /// The current state of one module.
+    pub fn snapshot(&self, short: &str) -> Option<ModuleState> {
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        entries
+            .iter()
+            .find(|(s, _)| s == short)
+            .map(|(_, e)| e.shared.snapshot())
+    }
+
+    /// The current state of every module, in start order.
+    pub fn snapshots(&self) -> Vec<ModuleState> {
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        entries.iter().map(|(_, e)| e.shared.snapshot()).collect()
+    }
+
+    /// The buffered output lines of one module, oldest first.
+    pub fn logs(&self, short: &str) -> Option<Vec<String>> {
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        entries
+            .iter()
+            .find(|(s, _)| s == short)
+            .map(|(_, e)| e.shared.ring.lock().expect("ring lock").lines())
+    }
+
+    /// Buffered lines plus a live feed of every later line, for `logs --follow`.
+    pub fn follow(&self, short: &str) -> Option<(Vec<String>, broadcast::Receiver<String>)> {
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        entries.iter().find(|(s, _)| s == short).map(|(_, e)| {
+            // Subscribe while holding the ring lock so no line falls between the two.
+            let ring = e.shared.ring.lock().expect("ring lock");
+            (ring.lines(), e.shared.lines.subscribe())
+        })
+    }
+
+    /// True when this supervisor has an entry for `short` (in any state).
+    pub fn is_supervised(&self, short: &str) -> bool {
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        entries.iter().any(|(s, _)| s == short)
+    }
+
+    /// Forgets a module entirely (after stopping it), e.g. on uninstall.
+    pub async fn remove(&self, short: &str) -> Option<ModuleState> {
+        let state = self.stop(short).await;
+        let mut entries = self.inner.entries.lock().expect("supervisor lock");
+        entries.retain(|(s, _)| s != short);
+        state
+    }
+
+    /// Stops every module concurrently and waits for all of them.
+    pub async fn shutdown(&self) {
+        let shorts: Vec<String> = {
+            let entries = self.inner.entries.lock().expect("supervisor lock");
+            entries.iter().map(|(s, _)| s.clone()).collect()
+        };
+        let mut stops = tokio::task::JoinSet::new();
+        for short in shorts {
+            let me = self.clone();
+            stops.spawn(async move { me.stop(&short).await });
+        }
+        while stops.join_next().await.is_some() {}
+    }
+}
