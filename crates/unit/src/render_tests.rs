@@ -286,7 +286,7 @@ fn systemd_analyze_rejects_a_broken_unit() {
     // And the original's placement of the ceiling (in [Service]) is reported as ignored,
     // which the verify test above treats as a failure.
     let (_, stderr) = systemd_verify(
-        "[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/true\nStartLimitBurst=5\n",
+        "[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/true\nStartLimitIntervalSec=300\n",
         &[],
     );
     assert!(stderr.contains("Unknown key"), "{stderr}");
