@@ -149,3 +149,108 @@ pub fn write(home: &Home, state: &CloudflaredState) -> Result<(), StateError> {
 pub fn remove(home: &Home) -> Result<bool, StateError> {
     remove_state(&home.cloudflared_state())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn record(name: &str) -> Value {
+        json!({"pid": 4242, "tunnelUuid": "6f1c-uuid", "tunnelName": name,
+            "hostname": "hub.example.com", "startedAt": "2026-01-01T00:00:00.000Z",
+            "configPath": format!("/p/cloudflared/{name}/config.yml")})
+    }
+
+    #[test]
+    fn version_1_is_upgraded_on_read_and_written_as_version_2() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        let mut v1 = record("parachute");
+        v1["version"] = json!(1);
+        v1["serviceManaged"] = json!(false);
+        std::fs::write(home.cloudflared_state(), v1.to_string()).unwrap();
+        let state = read(&home).unwrap().unwrap();
+        assert_eq!(state.version, 2);
+        let rec = &state.tunnels["parachute"];
+        assert_eq!(rec.pid, 4242);
+        assert_eq!(rec.service_managed, None, "only true is kept");
+        write(&home, &state).unwrap();
+        let on_disk: Value =
+            serde_json::from_str(&std::fs::read_to_string(home.cloudflared_state()).unwrap())
+                .unwrap();
+        assert_eq!(
+            on_disk,
+            json!({"version": 2, "tunnels": {"parachute": record("parachute")}})
+        );
+    }
+
+    #[test]
+    fn version_2_round_trips_and_tunnels_are_added_and_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        let mut b = record("b");
+        b["serviceManaged"] = json!(true);
+        let text =
+            crate::json::pretty(&json!({"version": 2, "tunnels": {"a": record("a"), "b": b}}));
+        std::fs::write(home.cloudflared_state(), &text).unwrap();
+        let state = read(&home).unwrap().unwrap();
+        assert_eq!(state.tunnels["b"].service_managed, Some(true));
+        write(&home, &state).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(home.cloudflared_state()).unwrap(),
+            text
+        );
+        let rec_c: TunnelRecord = serde_json::from_value(record("c")).unwrap();
+        let state = state.with_tunnel(rec_c);
+        assert_eq!(state.tunnels.len(), 3);
+        let state = state
+            .without_tunnel("a")
+            .unwrap()
+            .without_tunnel("b")
+            .unwrap();
+        assert!(state.without_tunnel("c").is_none());
+        assert!(remove(&home).unwrap());
+        assert_eq!(read(&home).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_states_are_errors_naming_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        let mut zero_pid = record("a");
+        zero_pid["pid"] = json!(0);
+        let mut empty_host = record("a");
+        empty_host["hostname"] = json!("");
+        let cases = [
+            ("{oops".to_string(), "not valid JSON"),
+            (json!({"version": 3}).to_string(), "unsupported version 3"),
+            (
+                json!({"version": 2, "tunnels": []}).to_string(),
+                "\"tunnels\" must be an object",
+            ),
+            (
+                json!({"version": 2, "tunnels": {"x": record("a")}}).to_string(),
+                "must equal its key",
+            ),
+            (
+                json!({"version": 2, "tunnels": {"a": zero_pid}}).to_string(),
+                "pid must be a positive",
+            ),
+            (
+                json!({"version": 2, "tunnels": {"a": empty_host}}).to_string(),
+                "hostname must be",
+            ),
+        ];
+        for (text, expected) in cases {
+            std::fs::write(home.cloudflared_state(), &text).unwrap();
+            let err = read(&home).unwrap_err().to_string();
+            assert!(err.contains("cloudflared-state.json is malformed"), "{err}");
+            assert!(err.contains(expected), "expected {expected:?} in {err}");
+            assert_eq!(
+                std::fs::read_to_string(home.cloudflared_state()).unwrap(),
+                text
+            );
+        }
+    }
+}

@@ -151,3 +151,117 @@ fn parse_line(line: &str) -> Option<(&str, String)> {
     };
     Some((key, unquoted.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn parses_keys_values_and_quotes() {
+        let env = EnvFile::parse(
+            "A=1\nB=\"two words\"\nC='single'\nD=\"mismatched'\nE=\"\nF==x\n=nokey\nplain line\n# C=comment\nA=later\nG=\n",
+        );
+        assert_eq!(env.get("A").as_deref(), Some("later"), "later wins");
+        assert_eq!(env.get("B").as_deref(), Some("two words"));
+        assert_eq!(env.get("C").as_deref(), Some("single"));
+        assert_eq!(env.get("D").as_deref(), Some("\"mismatched'"));
+        assert_eq!(
+            env.get("E").as_deref(),
+            Some("\""),
+            "one quote is not a pair"
+        );
+        assert_eq!(
+            env.get("F").as_deref(),
+            Some("=x"),
+            "key ends at the first ="
+        );
+        assert_eq!(env.get("G").as_deref(), Some(""));
+        assert_eq!(
+            env.get("# C").as_deref(),
+            Some("comment"),
+            "no comment syntax"
+        );
+        assert_eq!(env.get(""), None, "a line starting with = defines nothing");
+        assert_eq!(env.get("plain line"), None);
+        let keys: Vec<String> = env.vars().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, vec!["A", "B", "C", "D", "E", "F", "# C", "G"]);
+        assert_eq!(env.vars()[0], ("A".into(), "later".into()));
+    }
+
+    #[test]
+    fn crlf_values_lose_the_carriage_return() {
+        let env = EnvFile::parse("A=1\r\nB=\"q\"\r\n");
+        assert_eq!(env.get("A").as_deref(), Some("1"));
+        assert_eq!(env.get("B").as_deref(), Some("q"));
+        assert_eq!(env.render(), "A=1\r\nB=\"q\"\r\n");
+    }
+
+    #[test]
+    fn set_and_remove_touch_only_their_lines() {
+        let text = "# keep me\nPORT=1940\n  odd line  \nTOKEN='abc'\nPORT=1941\n\nLAST=x";
+        let mut env = EnvFile::parse(text);
+        assert_eq!(env.render(), text, "no final newline is preserved");
+        env.set("PORT", "2000");
+        assert_eq!(
+            env.render(),
+            "# keep me\nPORT=1940\n  odd line  \nTOKEN='abc'\nPORT=2000\n\nLAST=x"
+        );
+        assert_eq!(env.get("PORT").as_deref(), Some("2000"));
+        env.set("NEW", "v");
+        assert!(env.render().ends_with("LAST=x\nNEW=v"));
+        assert!(env.remove("PORT"));
+        assert!(!env.remove("PORT"));
+        assert_eq!(
+            env.render(),
+            "# keep me\n  odd line  \nTOKEN='abc'\n\nLAST=x\nNEW=v"
+        );
+    }
+
+    #[test]
+    fn set_quotes_values_that_would_read_back_differently() {
+        let mut env = EnvFile::default();
+        env.set("A", "\"quoted\"");
+        env.set("B", "'single'");
+        env.set("C", "two\nlines");
+        env.set("D", "has spaces and = signs");
+        let again = EnvFile::parse(&env.render());
+        assert_eq!(again.get("A").as_deref(), Some("\"quoted\""));
+        assert_eq!(again.get("B").as_deref(), Some("'single'"));
+        assert_eq!(again.get("C").as_deref(), Some("two lines"));
+        assert_eq!(again.get("D").as_deref(), Some("has spaces and = signs"));
+        assert_eq!(
+            env.render(),
+            "A='\"quoted\"'\nB=\"'single'\"\nC=two lines\nD=has spaces and = signs\n"
+        );
+    }
+
+    #[test]
+    fn read_write_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("vault/.env");
+        let env = EnvFile::read(&path).unwrap();
+        assert!(env.is_empty());
+        let mut env = env;
+        env.set("PARACHUTE_HUB_ORIGIN", "https://box.example");
+        env.write(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "PARACHUTE_HUB_ORIGIN=https://box.example\n"
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a new .env may hold secrets");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let mut env = EnvFile::read(&path).unwrap();
+        assert!(env.remove("PARACHUTE_HUB_ORIGIN"));
+        env.write(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "an existing file keeps its mode");
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+}

@@ -50,3 +50,40 @@ pub fn write(home: &Home, provider: Provider) -> Result<(), StateError> {
 pub fn remove(home: &Home) -> Result<bool, StateError> {
     remove_state(&home.expose_last_provider())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_remove() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        assert_eq!(read(&home), None);
+        write(&home, Provider::Cloudflare).unwrap();
+        let text = std::fs::read_to_string(home.expose_last_provider()).unwrap();
+        assert!(text.starts_with(
+            "{\n  \"version\": 1,\n  \"provider\": \"cloudflare\",\n  \"writtenAt\": \""
+        ));
+        let record = read(&home).unwrap();
+        assert_eq!(record.provider, Provider::Cloudflare);
+        assert!(record.written_at.ends_with('Z'));
+        assert!(remove(&home).unwrap());
+        assert!(!remove(&home).unwrap());
+    }
+
+    #[test]
+    fn unusable_records_read_as_absent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        for text in [
+            "nope",
+            r#"{"version":2,"provider":"tailscale","writtenAt":"x"}"#,
+            r#"{"version":1,"provider":"ngrok","writtenAt":"x"}"#,
+            r#"{"version":1,"provider":"tailscale","writtenAt":""}"#,
+        ] {
+            std::fs::write(home.expose_last_provider(), text).unwrap();
+            assert_eq!(read(&home), None, "{text}");
+        }
+    }
+}

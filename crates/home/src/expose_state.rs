@@ -124,3 +124,78 @@ pub fn write(home: &Home, state: &ExposeState) -> Result<(), StateError> {
 pub fn remove(home: &Home) -> Result<bool, StateError> {
     remove_state(&home.expose_state())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ExposeState {
+        ExposeState {
+            version: 1,
+            layer: Layer::Public,
+            mode: Mode::Path,
+            canonical_fqdn: "box.tail1234.ts.net".into(),
+            port: 443,
+            funnel: true,
+            entries: vec![ExposeEntry {
+                kind: EntryKind::Proxy,
+                mount: "/".into(),
+                target: "http://127.0.0.1:1939/".into(),
+                service: "hub".into(),
+            }],
+            hub_origin: None,
+        }
+    }
+
+    #[test]
+    fn write_read_remove() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        assert_eq!(read(&home).unwrap(), None);
+        write(&home, &sample()).unwrap();
+        let text = std::fs::read_to_string(home.expose_state()).unwrap();
+        assert!(!text.contains("hubOrigin"), "absent origin is not written");
+        assert!(text.contains("\"canonicalFqdn\": \"box.tail1234.ts.net\""));
+        assert_eq!(read(&home).unwrap(), Some(sample()));
+        assert!(remove(&home).unwrap());
+        assert!(!remove(&home).unwrap());
+    }
+
+    #[test]
+    fn malformed_files_are_errors_naming_the_file_and_stay_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        let good = serde_json::to_value(sample()).unwrap();
+        let mut cases = vec!["{".to_string(), "[]".to_string()];
+        for (key, bad) in [
+            ("version", serde_json::json!(2)),
+            ("layer", serde_json::json!("internet")),
+            ("mode", serde_json::json!("host")),
+            ("canonicalFqdn", serde_json::json!("")),
+            ("port", serde_json::json!("443")),
+            ("funnel", serde_json::json!("yes")),
+            (
+                "entries",
+                serde_json::json!([{"kind": "proxy", "mount": "x", "target": "t", "service": "s"}]),
+            ),
+            ("hubOrigin", serde_json::json!(5)),
+        ] {
+            let mut v = good.clone();
+            v[key] = bad;
+            cases.push(v.to_string());
+        }
+        for text in cases {
+            std::fs::write(home.expose_state(), &text).unwrap();
+            let err = read(&home).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{} is malformed: ", home.expose_state().display())),
+                "{err}"
+            );
+            assert!(
+                err.ends_with("Fix or remove the file, then re-run."),
+                "{err}"
+            );
+            assert_eq!(std::fs::read_to_string(home.expose_state()).unwrap(), text);
+        }
+    }
+}

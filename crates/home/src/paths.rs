@@ -161,3 +161,63 @@ impl Home {
         self.cloudflared_dir().join(tunnel).join("config.yml")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn parachute_home_wins_when_non_empty() {
+        let home = Home::resolve(lookup(&[("PARACHUTE_HOME", "/srv/p"), ("HOME", "/home/u")]));
+        assert_eq!(home.unwrap().root(), Path::new("/srv/p"));
+        let home = Home::resolve(lookup(&[("PARACHUTE_HOME", ""), ("HOME", "/home/u")]));
+        assert_eq!(home.unwrap().root(), Path::new("/home/u/.parachute"));
+        let err = Home::resolve(lookup(&[])).unwrap_err().to_string();
+        assert!(err.contains("PARACHUTE_HOME"), "{err}");
+    }
+
+    #[test]
+    fn container_signal_is_exact() {
+        assert!(Home::at("/parachute").is_container());
+        assert!(!Home::at("/parachute/").is_container());
+        assert!(!Home::at("/srv/parachute").is_container());
+    }
+
+    #[test]
+    fn layout() {
+        let h = Home::at("/p");
+        let cases = [
+            (h.services_json(), "/p/services.json"),
+            (h.expose_state(), "/p/expose-state.json"),
+            (h.cloudflared_state(), "/p/cloudflared-state.json"),
+            (h.expose_last_provider(), "/p/expose-last-provider.json"),
+            (h.hub_upgrade_status(), "/p/hub-upgrade-status.json"),
+            (h.operator_token(), "/p/operator.token"),
+            (h.hub_db(), "/p/hub.db"),
+            (
+                h.well_known_parachute_json(),
+                "/p/well-known/parachute.json",
+            ),
+            (h.well_known_hub_html(), "/p/well-known/hub.html"),
+            (h.hub_port_file(), "/p/hub/run/hub.port"),
+            (h.hub_pid_file(), "/p/hub/run/hub.pid"),
+            (h.hub_log(), "/p/hub/logs/hub.log"),
+            (h.module_env("vault"), "/p/vault/.env"),
+            (h.module_log("vault"), "/p/vault/logs/vault.log"),
+            (h.module_pid_file("vault"), "/p/vault/run/vault.pid"),
+            (h.cloudflared_config("t1"), "/p/cloudflared/t1/config.yml"),
+            (h.cloudflared_log(), "/p/cloudflared.log"),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, PathBuf::from(want));
+        }
+    }
+}
