@@ -113,7 +113,8 @@ pub fn read_strict(home: &Home) -> Result<Manifest, ServicesError> {
     Ok(read.manifest)
 }
 
-/// [`read_strict`], returning the cleanup notes instead of logging them.
+/// [`read_strict`], returning the cleanup notes instead of logging them. When cleanups applied,
+/// the file was rewritten; if that save failed, the last note says why (the read still succeeds).
 pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
     let _guard = RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let path = home.services_json();
@@ -122,8 +123,12 @@ pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
     };
     let notes = cleanup::apply(&mut raw, &path);
     let manifest = validate_strict(&raw, &path)?;
-    if !notes.is_empty() {
-        save(&path, &manifest.to_value())?;
+    let mut notes = notes;
+    if !notes.is_empty()
+        && let Err(e) = save(&path, &manifest.to_value())
+    {
+        // The cleaned registry is still right for this run; the next read retries the save.
+        notes.push(e.to_string());
     }
     Ok(StrictRead { manifest, notes })
 }
