@@ -65,7 +65,6 @@ impl HubDb {
         }
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        restrict_mode(path);
 
         let applied = applied_versions(&conn).map_err(open_err)?;
         if let Some(&found) = applied.iter().max()
@@ -86,6 +85,7 @@ impl HubDb {
         }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        restrict_mode(path);
         for side in ["-wal", "-shm"] {
             let mut p = path.as_os_str().to_owned();
             p.push(side);
@@ -192,5 +192,91 @@ fn restrict_mode(path: &Path) {
         && let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
     {
         tracing::warn!(path = %path.display(), error = %e, "could not restrict hub.db to mode 0600");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database the original left at version 9 (with data in the tables later steps
+    /// rebuild) is brought to version 11 without losing rows.
+    #[test]
+    fn older_database_is_migrated_forward_keeping_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL);",
+            )
+            .expect("schema_version");
+            for m in MIGRATIONS.iter().filter(|m| m.version <= 5) {
+                conn.execute_batch(m.sql).expect("old migration");
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?1, '2025-01-01T00:00:00.000Z')",
+                    [m.version],
+                )
+                .expect("record");
+            }
+            conn.execute_batch(
+                "INSERT INTO users VALUES ('u1', 'admin', 'hash', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z');
+                 INSERT INTO tokens (jti, user_id, client_id, scopes, expires_at, created_at, family_id)
+                   VALUES ('j1', 'u1', 'c1', 'vault:read', '2025-02-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z', 'j1');",
+            )
+            .expect("rows");
+            for m in MIGRATIONS.iter().filter(|m| (6..=9).contains(&m.version)) {
+                conn.execute_batch(m.sql).expect("old migration");
+                conn.execute(
+                    "INSERT INTO schema_version VALUES (?1, '2025-01-01T00:00:00.000Z')",
+                    [m.version],
+                )
+                .expect("record");
+            }
+            conn.execute(
+                "UPDATE users SET assigned_vault = 'work' WHERE id = 'u1'",
+                [],
+            )
+            .expect("pin");
+        }
+
+        let db = HubDb::open(&path).expect("migrates");
+        assert_eq!(db.schema_version().expect("version"), SCHEMA_VERSION);
+        let conn = db.lock();
+        let (via, subject, user): (String, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT created_via, subject, user_id FROM tokens WHERE jti = 'j1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("token row kept");
+        assert_eq!(
+            (via.as_str(), subject, user.as_deref()),
+            ("oauth_refresh", None, Some("u1"))
+        );
+        let changed: i64 = conn
+            .query_row(
+                "SELECT password_changed FROM users WHERE id = 'u1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("user row kept");
+        assert_eq!(changed, 1);
+        let vault: String = conn
+            .query_row(
+                "SELECT vault_name FROM user_vaults WHERE user_id = 'u1'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("pin moved to user_vaults");
+        assert_eq!(vault, "work");
+        let old: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM schema_version WHERE applied_at LIKE '2025-%'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(old, 9, "earlier records untouched");
     }
 }
