@@ -6,6 +6,8 @@
 //! settings ([`settings`]). [`operator`] manages the `operator.token` file. Paths are passed in
 //! explicitly; this crate does not decide where `PARACHUTE_HOME` is.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod db;
 pub mod error;
