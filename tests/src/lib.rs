@@ -6,6 +6,8 @@
 //! in `src/bin/fake-*.rs`, put on a private `PATH` by [`FakeTools`].
 
 pub mod fake;
+pub mod http;
+pub mod hub;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -85,7 +85,7 @@ impl ModuleTask {
     }
 
     fn give_up(&self, error_type: &str, description: String, binary: Option<String>) {
-        self.say(&format!("{}: {description}", self.short));
+        self.say(&format!("{} is down: {description}", self.short));
         self.shared.update(|s| {
             s.status = ModuleStatus::Crashed;
             s.pid = None;

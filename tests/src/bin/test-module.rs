@@ -76,7 +76,7 @@ fn main() {
         .unwrap_or(0);
     if o.as_grandchild {
         println!("grandchild serving pid={} port={port}", std::process::id());
-        serve(port, 0);
+        serve(port, 0, false);
         return;
     }
     if o.ignore_sigterm {
@@ -125,7 +125,7 @@ fn main() {
     if o.no_bind {
         park();
     }
-    serve(port, o.bind_delay_ms);
+    serve(port, o.bind_delay_ms, o.ignore_sigterm);
 }
 
 fn park() -> ! {
@@ -134,7 +134,7 @@ fn park() -> ! {
     }
 }
 
-fn serve(port: u16, delay_ms: u64) {
+fn serve(port: u16, delay_ms: u64, ignore_sigterm: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -157,7 +157,11 @@ fn serve(port: u16, delay_ms: u64) {
             .route("/redirect", get(redirect))
             .route("/stream", get(stream))
             .fallback(any(describe));
-        let shutdown = async {
+        let shutdown = async move {
+            if ignore_sigterm {
+                // Installing a handler would undo SIG_IGN: never resolve instead.
+                std::future::pending::<()>().await;
+            }
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
                     .expect("sigterm handler");

@@ -7,6 +7,11 @@
 //! (`<fake> __supervise <jobdir>`, own session, stdio closed) that starts the program in its own
 //! process group, waits for it and records how it ended, so `is-active`/`print` can tell
 //! "failed" from "stopped" the way the real managers do.
+//!
+//! Failure injection (all fakes): each line of `<state>/<tool>.fail` is
+//! `<verb> <exit code> <text>`; the first line whose verb matches (or is `*`) makes the fake
+//! print the text (to stderr, or to stdout after a `stdout:` prefix; `\n` is a newline) and
+//! exit with that code without doing anything.
 
 #![allow(dead_code)]
 
@@ -59,10 +64,13 @@ pub fn injected_failure(state: &Path, tool: &str, verb: &str) -> Option<(i32, St
     None
 }
 
-/// Exits with an injected failure for `verb`, if one is configured.
+/// Exits with an injected failure for `verb`, if one is configured. The text goes to stderr,
+/// or to stdout when it starts with `stdout:` (e.g. `is-active 3 stdout:activating`).
 pub fn fail_if_injected(state: &Path, tool: &str, verb: &str) {
     if let Some((code, msg)) = injected_failure(state, tool, verb) {
-        if !msg.is_empty() {
+        if let Some(out) = msg.strip_prefix("stdout:") {
+            println!("{out}");
+        } else if !msg.is_empty() {
             eprintln!("{msg}");
         }
         std::process::exit(code);
