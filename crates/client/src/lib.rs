@@ -1,1 +1,257 @@
 //! Client for a running hub over loopback, authenticated with the operator token.
+//!
+//! Used by the CLI verbs, by exposure (to restart modules after the origin changes) and by the
+//! desktop shell. The hub is found at `127.0.0.1:<hub/run/hub.port>` (written by every
+//! `serve`), else port 1939. The operator token is read from `operator.token`, validated
+//! locally against `hub.db` (so an expired or foreign token fails before any request) and
+//! renewed when it has 7 days or less left.
+
+use std::time::Duration;
+
+use parachute_auth::{HubDb, known_issuers};
+use parachute_home::{Home, expose_state, hub_port};
+use serde_json::Value;
+
+/// The hub's default port when `hub.port` is absent.
+pub const DEFAULT_HUB_PORT: u16 = 1939;
+
+/// What went wrong talking to the hub.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answered (hub down, or not reachable in time).
+    #[error("the hub is not answering on {base}: {detail}")]
+    Unreachable {
+        /// The base URL tried.
+        base: String,
+        /// The transport error.
+        detail: String,
+    },
+    /// The hub answered with an error status.
+    #[error("{error}: {description}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The `error` code (or `error` when the body had none).
+        error: String,
+        /// The `error_description` (or `request failed`).
+        description: String,
+    },
+    /// The operator token is missing, expired or invalid.
+    #[error("{0}")]
+    Token(#[from] parachute_auth::AuthError),
+    /// The hub's answer was not the JSON we expected.
+    #[error("unexpected answer from the hub: {0}")]
+    BadResponse(String),
+}
+
+impl ClientError {
+    /// The HTTP status when the hub answered with an error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API error code when the hub answered with an error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A response with its status (for routes where several 2xx codes mean different things).
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The JSON body (`Value::Null` when empty or not JSON).
+    pub body: Value,
+}
+
+/// A client for one hub.
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    /// `http://127.0.0.1:<port>`.
+    base: String,
+    /// Bearer token to send, if any. A secret: never logged.
+    token: Option<String>,
+    /// The HTTP client (no proxy, no redirects).
+    http: reqwest::Client,
+}
+
+/// The port the hub of `home` listens on: `hub/run/hub.port`, else 1939.
+pub fn hub_port(home: &Home) -> u16 {
+    hub_port::read(home).unwrap_or(DEFAULT_HUB_PORT)
+}
+
+/// Every issuer a token of this hub may carry, as seen from the CLI side: loopback origins of
+/// `port`, the `hub_origin` setting, `PARACHUTE_HUB_ORIGIN` and the exposed origin.
+pub fn accepted_issuers(home: &Home, db: &HubDb, port: u16) -> Vec<String> {
+    let setting = db
+        .setting(parachute_auth::SETTING_HUB_ORIGIN)
+        .ok()
+        .flatten();
+    let env_origin = std::env::var("PARACHUTE_HUB_ORIGIN").ok();
+    let exposed = expose_state::read(home).ok().flatten().map(|s| {
+        s.hub_origin
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", s.canonical_fqdn))
+    });
+    known_issuers(
+        port,
+        setting.as_deref(),
+        env_origin.as_deref(),
+        exposed.as_deref(),
+    )
+}
+
+impl HubClient {
+    /// An unauthenticated client for the hub at `127.0.0.1:port`.
+    pub fn new(port: u16) -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .expect("reqwest client with static settings");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            token: None,
+            http,
+        }
+    }
+
+    /// An unauthenticated client for the hub of `home`.
+    pub fn for_home(home: &Home) -> Self {
+        Self::new(hub_port(home))
+    }
+
+    /// A client for the hub of `home` carrying the operator token (validated locally against
+    /// `hub.db`, renewed when close to expiry).
+    pub fn with_operator_token(home: &Home) -> Result<Self, ClientError> {
+        let port = hub_port(home);
+        let db = HubDb::open(&home.hub_db())?;
+        let accepted = accepted_issuers(home, &db, port);
+        let usable = parachute_auth::operator::ensure_fresh(
+            &db,
+            &home.operator_token(),
+            &accepted,
+            db.now(),
+        )?;
+        Ok(Self::new(port).bearer(usable.token))
+    }
+
+    /// The same client sending `token` as its bearer.
+    pub fn bearer(mut self, token: String) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// True when `GET /health` answers 2xx within `timeout`.
+    pub async fn is_up(&self, timeout: Duration) -> bool {
+        matches!(
+            self.http.get(format!("{}/health", self.base)).timeout(timeout).send().await,
+            Ok(r) if r.status().is_success()
+        )
+    }
+
+    /// Sends a request and returns status + JSON body; non-2xx becomes [`ClientError::Api`].
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<ApiResponse, ClientError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(timeout);
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            base: self.base.clone(),
+            detail: e.to_string(),
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            let field = |k: &str, default: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            return Err(ClientError::Api {
+                status,
+                error: field("error", "error"),
+                description: field("error_description", "request failed"),
+            });
+        }
+        Ok(ApiResponse { status, body })
+    }
+
+    /// `GET path` with a 10 s timeout.
+    pub async fn get(&self, path: &str) -> Result<ApiResponse, ClientError> {
+        self.request(reqwest::Method::GET, path, None, Duration::from_secs(10))
+            .await
+    }
+
+    /// `POST path` with a JSON body and a 30 s timeout.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<ApiResponse, ClientError> {
+        self.request(
+            reqwest::Method::POST,
+            path,
+            Some(body),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
+    /// Restarts a supervised module through the hub (`POST /api/modules/<short>/restart`).
+    pub async fn restart_module(&self, short: &str) -> Result<ApiResponse, ClientError> {
+        self.post(
+            &format!("/api/modules/{short}/restart"),
+            &Value::Object(Default::default()),
+        )
+        .await
+    }
+
+    /// Opens a streaming GET (for `logs --follow`); the caller reads chunks until EOF.
+    pub async fn stream(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            base: self.base.clone(),
+            detail: e.to_string(),
+        })?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            return Err(ClientError::Api {
+                status,
+                error: body["error"].as_str().unwrap_or("error").to_string(),
+                description: body["error_description"]
+                    .as_str()
+                    .unwrap_or("request failed")
+                    .to_string(),
+            });
+        }
+        Ok(resp)
+    }
+}

@@ -1,8 +1,10 @@
 //! The hub HTTP server: health, readiness, discovery, JWKS, module operations API and reverse
 //! proxy, plus the `serve` wiring that binds it and boots the supervisor.
 
+pub mod auth;
 pub mod boot;
 pub mod config;
+pub mod error;
 pub mod routes;
 pub mod serve;
 pub mod state;

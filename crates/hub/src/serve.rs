@@ -29,6 +29,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// `hub.db` could not be opened.
+    #[error("{0}")]
+    Database(#[from] parachute_auth::AuthError),
     /// The server failed while running.
     #[error("the HTTP server failed: {0}")]
     Server(#[source] std::io::Error),
@@ -89,9 +92,12 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         reaper_view.snapshots().iter().any(|m| m.pid == Some(pid))
     });
 
+    let db = Arc::new(parachute_auth::HubDb::open(&home.hub_db())?);
+    let admin = seed_admin(&db);
     let state = AppState::new(
         home.clone(),
         supervisor.clone(),
+        db.clone(),
         local.port(),
         config.env_origin.clone(),
     );
@@ -101,11 +107,16 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         config.bind_host.to_string()
     };
     println!(
-        "parachute serve: listening on http://{shown_host}:{} (PARACHUTE_HOME={}, issuer={})",
+        "parachute serve: listening on http://{shown_host}:{} (PARACHUTE_HOME={}, issuer={}, admin={admin})",
         local.port(),
         home.root().display(),
         config.env_origin.as_deref().unwrap_or("<request origin>"),
     );
+    if admin == "needs-setup" {
+        println!(
+            "parachute serve: no admin account yet; create one with `parachute auth set-password` (API routes answer 503 until then)"
+        );
+    }
 
     let env_origin = config.env_origin.clone();
     let origin: OriginSource = Arc::new(move || env_origin.clone());
@@ -127,6 +138,22 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     }
     println!("parachute serve: stopped");
     result
+}
+
+/// Seeds the first admin from `PARACHUTE_INITIAL_ADMIN_USERNAME`/`_PASSWORD` when there is no
+/// user yet; returns `exists`, `seeded` or `needs-setup` for the startup line.
+fn seed_admin(db: &parachute_auth::HubDb) -> &'static str {
+    let username = std::env::var("PARACHUTE_INITIAL_ADMIN_USERNAME").ok();
+    let password = std::env::var("PARACHUTE_INITIAL_ADMIN_PASSWORD").ok();
+    match db.seed_initial_admin(username.as_deref(), password.as_deref()) {
+        Ok(parachute_auth::SeedOutcome::Exists) => "exists",
+        Ok(parachute_auth::SeedOutcome::Seeded(_)) => "seeded",
+        Ok(parachute_auth::SeedOutcome::NeedsSetup) => "needs-setup",
+        Err(err) => {
+            tracing::error!(%err, "could not seed the initial admin");
+            "needs-setup"
+        }
+    }
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

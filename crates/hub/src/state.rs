@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use parachute_auth::HubDb;
 use parachute_home::Home;
 use parachute_supervisor::Supervisor;
 
@@ -22,6 +23,8 @@ struct Inner {
     home: Home,
     /// Runs the modules.
     supervisor: Supervisor,
+    /// Keys, tokens, users and settings.
+    db: Arc<HubDb>,
     /// The port we listen on (part of our loopback origins).
     port: u16,
     /// Origin fixed by the environment at startup, if any.
@@ -34,11 +37,18 @@ struct Inner {
 
 impl AppState {
     /// State for a hub listening on `port`.
-    pub fn new(home: Home, supervisor: Supervisor, port: u16, env_origin: Option<String>) -> Self {
+    pub fn new(
+        home: Home,
+        supervisor: Supervisor,
+        db: Arc<HubDb>,
+        port: u16,
+        env_origin: Option<String>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 home,
                 supervisor,
+                db,
                 port,
                 env_origin,
                 started_at: SystemTime::now(),
@@ -55,6 +65,32 @@ impl AppState {
     /// The supervisor.
     pub fn supervisor(&self) -> &Supervisor {
         &self.inner.supervisor
+    }
+
+    /// The hub database.
+    pub fn db(&self) -> &HubDb {
+        &self.inner.db
+    }
+
+    /// A shared handle on the hub database.
+    pub fn db_handle(&self) -> Arc<HubDb> {
+        self.inner.db.clone()
+    }
+
+    /// The `hub_origin` setting, read fresh (an admin can change it at any time).
+    pub fn hub_origin_setting(&self) -> Option<String> {
+        self.inner
+            .db
+            .setting(parachute_auth::SETTING_HUB_ORIGIN)
+            .ok()
+            .flatten()
+            .map(|o| parachute_auth::normalize_origin(&o))
+            .filter(|o| !o.is_empty())
+    }
+
+    /// True once an admin account exists (the setup gate opens).
+    pub fn has_admin(&self) -> bool {
+        self.inner.db.user_count().map(|n| n > 0).unwrap_or(false)
     }
 
     /// The listen port.

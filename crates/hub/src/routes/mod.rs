@@ -1,9 +1,15 @@
 //! HTTP routes, one module per area.
+//!
+//! Layers, outermost first: the setup gate (503 until an admin exists) and then the routes.
+//! Each area module exposes its handlers; this file is the single place they are mounted.
 
+pub mod gate;
 pub mod health;
 pub mod ready;
+pub mod wellknown;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{any, get};
 
 use crate::state::AppState;
@@ -13,5 +19,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", any(health::health))
         .route("/api/ready", get(ready::ready).head(ready::ready))
+        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route(
+            "/.well-known/parachute-revocation.json",
+            get(wellknown::revocations),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            gate::setup_gate,
+        ))
         .with_state(state)
 }

@@ -1,0 +1,64 @@
+//! JSON errors in the original hub's shape: `{"error": "...", "error_description": "..."}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// An error answer for an API route.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code (`unauthenticated`, `not_installed`, …).
+    pub error: String,
+    /// One sentence for a person: what is wrong and what to do.
+    pub description: String,
+    /// Extra members merged into the JSON body (e.g. `setup_url`).
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    /// An error with no extra members.
+    pub fn new(status: StatusCode, error: &str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: error.to_string(),
+            description: description.into(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Adds a member to the JSON body.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// 500 for an internal failure (the detail is logged, not leaked).
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!("{context}: {err}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("{context}; see the hub log for details"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": self.error, "error_description": self.description});
+        if let Value::Object(map) = &mut body {
+            map.extend(self.extra);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<parachute_auth::AuthFailure> for ApiError {
+    fn from(failure: parachute_auth::AuthFailure) -> Self {
+        let status = StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        Self::new(status, failure.error_code(), failure.description())
+    }
+}
