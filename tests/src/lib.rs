@@ -5,6 +5,7 @@
 //! (`systemctl`, `launchctl`, `tailscale`, `cloudflared`, …) are replaced by the small programs
 //! in `src/bin/fake-*.rs`, put on a private `PATH` by [`FakeTools`].
 
+pub mod auth;
 pub mod fake;
 pub mod http;
 pub mod hub;
