@@ -122,7 +122,8 @@ fn a_hub_that_never_listens_times_out_with_the_journal_and_its_log() {
     let spec = stand.hub_spec_running(port, "echo still booting; exec sleep 30");
     units.install(&spec, InstallOptions { start: false });
     let mut config = cfg(&stand, port);
-    config.ready_timeout = Duration::from_secs(2);
+    // Long enough for `sh` to have written its line even on a loaded machine.
+    config.ready_timeout = Duration::from_secs(4);
     let outcome = units.ensure_hub_up(&config);
     let EnsureOutcome::Timeout {
         port: p,

@@ -43,6 +43,8 @@
 //! `parachute logs hub` needs no journald access; the manager's own view (start, exit, crash
 //! lines) stays in the journal and is shown next to the file's tail when a start times out.
 
+#![warn(missing_docs)]
+
 mod atomic;
 mod ensure;
 mod env;

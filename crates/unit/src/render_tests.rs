@@ -36,7 +36,7 @@ fn hub_spec(exe: &str, home: &str) -> UnitSpec {
 const USER_UNIT: &str = "\
 # Written by parachute; changes here are lost on the next install.
 [Unit]
-Description=Parachute hub (serve + supervisor)
+Description=Parachute hub - local server and module supervisor
 After=network-online.target
 Wants=network-online.target
 StartLimitIntervalSec=300

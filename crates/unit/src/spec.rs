@@ -124,6 +124,28 @@ pub struct HubUnitConfig {
 }
 
 impl HubUnitConfig {
+    /// The config for the running binary (`std::env::current_exe`): what `parachute init`
+    /// installs. A binary replaced while running (`… (deleted)` on Linux) still names its path.
+    pub fn for_current_exe(
+        parachute_home: impl Into<PathBuf>,
+        port: u16,
+        user_home: impl Into<PathBuf>,
+    ) -> Result<Self, UnitError> {
+        let exe = std::env::current_exe()
+            .map_err(|e| UnitError::io("find the path of", "the running program", e))?;
+        let text = exe.display().to_string();
+        let exe = match text.strip_suffix(" (deleted)") {
+            Some(path) => PathBuf::from(path),
+            None => exe,
+        };
+        Ok(Self {
+            exe,
+            parachute_home: parachute_home.into(),
+            port,
+            user_home: user_home.into(),
+        })
+    }
+
     /// The log file of the hub unit: `$PARACHUTE_HOME/hub/logs/hub.log`.
     pub fn log_path(&self) -> PathBuf {
         self.parachute_home.join("hub/logs/hub.log")
@@ -182,7 +204,7 @@ impl UnitSpec {
         let exe = absolute(&cfg.exe)?;
         Ok(Self {
             id: UnitId::hub(),
-            description: "Parachute hub (serve + supervisor)".to_string(),
+            description: "Parachute hub - local server and module supervisor".to_string(),
             exec_start: vec![exe, "serve".to_string()],
             env: vec![
                 (
@@ -259,6 +281,14 @@ mod tests {
             PathBuf::from("/home/alice/.parachute/hub/logs/hub.log")
         );
         assert_eq!(spec.crash_ceiling, Some(CrashCeiling::HUB));
+    }
+
+    #[test]
+    fn the_current_exe_is_absolute() {
+        let cfg = HubUnitConfig::for_current_exe("/p", 1939, "/h").unwrap();
+        assert!(cfg.exe.is_absolute());
+        let spec = UnitSpec::hub(&cfg).unwrap();
+        assert_eq!(spec.exec_start[0], cfg.exe.display().to_string());
     }
 
     #[test]
