@@ -9,6 +9,7 @@ pub mod auth;
 pub mod fake;
 pub mod http;
 pub mod hub;
+pub mod load;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
