@@ -5,6 +5,8 @@ pub mod auth;
 pub mod boot;
 pub mod config;
 pub mod error;
+pub mod operations;
+pub mod packages;
 pub mod routes;
 pub mod serve;
 pub mod state;

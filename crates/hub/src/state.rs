@@ -8,6 +8,9 @@ use parachute_home::Home;
 use parachute_supervisor::Supervisor;
 
 use crate::boot::BootOutcome;
+use crate::operations::Operations;
+use crate::packages::Packages;
+use crate::routes::proxy::ProxyContext;
 
 /// The hub's version, reported by `/health` and `/api/hub`.
 pub const HUB_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,6 +36,12 @@ struct Inner {
     started_at: SystemTime,
     /// `None` until the boot sequence has handed every row to the supervisor.
     boot: Mutex<Option<Vec<BootOutcome>>>,
+    /// Install/upgrade/uninstall operations, polled by clients.
+    operations: Operations,
+    /// Runs `bun`/`npm` for module installs.
+    packages: Packages,
+    /// The reverse proxy's pooled client and routing table cache.
+    proxy: ProxyContext,
 }
 
 impl AppState {
@@ -44,6 +53,7 @@ impl AppState {
         port: u16,
         env_origin: Option<String>,
     ) -> Self {
+        let proxy = ProxyContext::new(&home);
         Self {
             inner: Arc::new(Inner {
                 home,
@@ -53,8 +63,30 @@ impl AppState {
                 env_origin,
                 started_at: SystemTime::now(),
                 boot: Mutex::new(None),
+                operations: Operations::new(),
+                packages: Packages::from_env(),
+                proxy,
             }),
         }
+    }
+
+    /// Replaces the package-manager runner (e.g. one with a private search path). Call it
+    /// right after [`AppState::new`], before the state is cloned.
+    pub fn with_packages(mut self, packages: Packages) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_packages must be called before the state is shared")
+            .packages = packages;
+        self
+    }
+
+    /// The module operations registry.
+    pub fn operations(&self) -> &Operations {
+        &self.inner.operations
+    }
+
+    /// The package-manager runner.
+    pub fn packages(&self) -> &Packages {
+        &self.inner.packages
     }
 
     /// The config home.
@@ -106,6 +138,12 @@ impl AppState {
     /// When `serve` started.
     pub fn started_at(&self) -> SystemTime {
         self.inner.started_at
+    }
+
+    /// The reverse proxy's shared client and routing table (also the discovery document's
+    /// source of rows).
+    pub fn proxy(&self) -> &ProxyContext {
+        &self.inner.proxy
     }
 
     /// Records that boot has finished.
