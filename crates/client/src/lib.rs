@@ -6,11 +6,19 @@
 //! locally against `hub.db` (so an expired or foreign token fails before any request) and
 //! renewed when it has 7 days or less left.
 
+mod modules;
+mod origin;
+mod probe;
+
 use std::time::Duration;
 
 use parachute_auth::{HubDb, known_issuers};
 use parachute_home::{Home, expose_state, hub_port};
 use serde_json::Value;
+
+pub use modules::{ModuleLogs, ModuleOp, ModuleSummary, ModulesList};
+pub use origin::client_origin;
+pub use probe::{HttpProbe, HubHealth, probe_http};
 
 /// The hub's default port when `hub.port` is absent.
 pub const DEFAULT_HUB_PORT: u16 = 1939;
@@ -132,9 +140,31 @@ impl HubClient {
     /// A client for the hub of `home` carrying the operator token (validated locally against
     /// `hub.db`, renewed when close to expiry).
     pub fn with_operator_token(home: &Home) -> Result<Self, ClientError> {
+        Self::with_operator_token_accepting(home, None)
+    }
+
+    /// [`HubClient::with_operator_token`], also accepting `extra_issuer` as the token's `iss`
+    /// (the `--hub-origin` a verb was given). A missing token file fails before `hub.db` is
+    /// opened, so asking never creates a database as a side effect.
+    pub fn with_operator_token_accepting(
+        home: &Home,
+        extra_issuer: Option<&str>,
+    ) -> Result<Self, ClientError> {
         let port = hub_port(home);
+        let token_path = home.operator_token();
+        if parachute_auth::operator::OperatorToken::load(&token_path)?.is_none() {
+            return Err(ClientError::Token(
+                parachute_auth::AuthError::OperatorTokenMissing { path: token_path },
+            ));
+        }
         let db = HubDb::open(&home.hub_db())?;
-        let accepted = accepted_issuers(home, &db, port);
+        let mut accepted = accepted_issuers(home, &db, port);
+        if let Some(extra) = extra_issuer {
+            let extra = parachute_auth::normalize_origin(extra);
+            if !extra.is_empty() && !accepted.contains(&extra) {
+                accepted.push(extra);
+            }
+        }
         let usable = parachute_auth::operator::ensure_fresh(
             &db,
             &home.operator_token(),
