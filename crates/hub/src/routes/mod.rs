@@ -3,8 +3,10 @@
 //! Layers, outermost first: the setup gate (503 until an admin exists) and then the routes.
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
+pub mod discovery;
 pub mod gate;
 pub mod health;
+pub mod proxy;
 pub mod ready;
 pub mod wellknown;
 
@@ -20,10 +22,14 @@ pub fn router(state: AppState) -> Router {
         .route("/health", any(health::health))
         .route("/api/ready", get(ready::ready).head(ready::ready))
         .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route("/.well-known/parachute.json", any(discovery::discovery))
         .route(
             "/.well-known/parachute-revocation.json",
             get(wellknown::revocations),
         )
+        // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
+        // Set before the layer so the setup gate covers the fallback too.
+        .fallback(proxy::proxy)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             gate::setup_gate,
