@@ -1,0 +1,123 @@
+//! Reading what is exposed from `expose-state.json`: which layer (and provider) a state file
+//! describes.
+
+use parachute_home::{ExposeState, Layer, Mode};
+
+/// A live exposure layer, as a state file describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Active {
+    /// `tailscale serve` on the tailnet.
+    Tailnet {
+        /// The node's DNS name.
+        fqdn: String,
+    },
+    /// `tailscale funnel` on the internet.
+    Funnel {
+        /// The node's DNS name.
+        fqdn: String,
+    },
+    /// A Cloudflare tunnel on the internet.
+    Cloudflare {
+        /// The public hostname.
+        hostname: String,
+        /// The tunnel's name, when known (from `cloudflared-state.json`).
+        tunnel_name: Option<String>,
+    },
+}
+
+impl Active {
+    /// Which layer `state` describes. Tailscale writes `mode: path` (Funnel with `funnel:
+    /// true`); the Cloudflare path writes `layer: public, mode: subdomain, funnel: false`.
+    pub fn of(state: &ExposeState) -> Active {
+        let host = state.canonical_fqdn.clone();
+        match (state.layer, state.funnel, state.mode) {
+            (Layer::Tailnet, _, _) => Active::Tailnet { fqdn: host },
+            (Layer::Public, true, _) => Active::Funnel { fqdn: host },
+            (Layer::Public, false, Mode::Subdomain) => Active::Cloudflare {
+                hostname: host,
+                tunnel_name: None,
+            },
+            // A public, path-mode record without Funnel is not something we write; the
+            // Tailscale teardown handles it (its entries are `tailscale serve` handlers).
+            (Layer::Public, false, Mode::Path) => Active::Tailnet { fqdn: host },
+        }
+    }
+
+    /// A human label: `Tailnet`, `Public (Funnel)`, `Cloudflare tunnel`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Active::Tailnet { .. } => "Tailnet",
+            Active::Funnel { .. } => "Public (Funnel)",
+            Active::Cloudflare { .. } => "Cloudflare tunnel",
+        }
+    }
+
+    /// The public host name of the layer.
+    pub fn host(&self) -> &str {
+        match self {
+            Active::Tailnet { fqdn } | Active::Funnel { fqdn } => fqdn,
+            Active::Cloudflare { hostname, .. } => hostname,
+        }
+    }
+
+    /// True for the Tailscale layers.
+    pub fn is_tailscale(&self) -> bool {
+        matches!(self, Active::Tailnet { .. } | Active::Funnel { .. })
+    }
+
+    /// The command that takes this layer down.
+    pub fn off_command(&self) -> String {
+        match self {
+            Active::Tailnet { .. } => "parachute expose tailnet off".into(),
+            Active::Funnel { .. } => "parachute expose public --tailnet off".into(),
+            Active::Cloudflare { .. } => "parachute expose cloudflare off".into(),
+        }
+    }
+}
+
+/// The origin a state advertises: its `hubOrigin`, else `https://<canonicalFqdn>`.
+pub fn advertised_origin(state: &ExposeState) -> String {
+    state
+        .hub_origin
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", state.canonical_fqdn))
+}
+
+#[cfg(test)]
+mod tests {
+    use parachute_home::{EntryKind, ExposeEntry};
+
+    use super::*;
+
+    fn state(layer: Layer, funnel: bool, mode: Mode) -> ExposeState {
+        ExposeState {
+            version: 1,
+            layer,
+            mode,
+            canonical_fqdn: "h.example".into(),
+            port: 443,
+            funnel,
+            entries: vec![ExposeEntry {
+                kind: EntryKind::Proxy,
+                mount: "/".into(),
+                target: "http://127.0.0.1:1939/".into(),
+                service: "hub".into(),
+            }],
+            hub_origin: None,
+        }
+    }
+
+    #[test]
+    fn each_writer_shape_maps_to_its_layer() {
+        let tailnet = state(Layer::Tailnet, false, Mode::Path);
+        assert!(matches!(Active::of(&tailnet), Active::Tailnet { .. }));
+        let funnel = state(Layer::Public, true, Mode::Path);
+        assert!(matches!(Active::of(&funnel), Active::Funnel { .. }));
+        let cf = state(Layer::Public, false, Mode::Subdomain);
+        assert!(matches!(Active::of(&cf), Active::Cloudflare { .. }));
+        assert_eq!(advertised_origin(&cf), "https://h.example");
+        let mut with = cf.clone();
+        with.hub_origin = Some("https://o.example".into());
+        assert_eq!(advertised_origin(&with), "https://o.example");
+    }
+}
