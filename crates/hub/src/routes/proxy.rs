@@ -123,7 +123,8 @@ async fn forward(
         Err(err) => {
             let detail = error_chain(&err);
             let snapshot = state.supervisor().snapshot(&route.short);
-            let class = classify(snapshot.as_ref(), SystemTime::now());
+            let booting = state.boot().is_none();
+            let class = classify(snapshot.as_ref(), booting, SystemTime::now());
             tracing::warn!(module = %route.short, port = route.port, ?class, "proxy: {detail}");
             errors::upstream_failed(&client_headers, class, &route.short, &route.name, &detail)
         }

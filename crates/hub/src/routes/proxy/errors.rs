@@ -32,11 +32,16 @@ pub enum UpstreamState {
 
 /// Classifies a failed connection from the supervisor's view of the module: spawning or
 /// respawning, or running but not yet answering, or spawned less than [`BOOT_WINDOW`] ago, is
-/// transient; stopped, crashed, flagged unbound after its window, or unknown to the supervisor
-/// (nothing will bring it up by itself) is persistent.
-pub fn classify(state: Option<&ModuleState>, now: SystemTime) -> UpstreamState {
+/// transient; so is a module the supervisor does not know yet while the hub is still `booting`.
+/// Stopped, crashed, flagged unbound after its window, or unknown to a booted hub (nothing
+/// will bring it up by itself) is persistent.
+pub fn classify(state: Option<&ModuleState>, booting: bool, now: SystemTime) -> UpstreamState {
     let Some(state) = state else {
-        return UpstreamState::Persistent;
+        return if booting {
+            UpstreamState::Transient
+        } else {
+            UpstreamState::Persistent
+        };
     };
     let transient = match state.status {
         ModuleStatus::Starting | ModuleStatus::Restarting => true,
@@ -258,7 +263,8 @@ mod tests {
         let now = SystemTime::now();
         let t = UpstreamState::Transient;
         let p = UpstreamState::Persistent;
-        assert_eq!(classify(None, now), p);
+        assert_eq!(classify(None, false, now), p);
+        assert_eq!(classify(None, true, now), t);
         let cases = [
             (ModuleStatus::Starting, false, None, t),
             (ModuleStatus::Restarting, false, Some(100), t),
@@ -271,7 +277,7 @@ mod tests {
         for (status, ready, age, want) in cases {
             let s = state(status, ready, age, now);
             assert_eq!(
-                classify(Some(&s), now),
+                classify(Some(&s), false, now),
                 want,
                 "{status:?} ready={ready} age={age:?}"
             );
