@@ -27,6 +27,14 @@ pub fn run() -> i32 {
 fn dispatch(command: Command) -> i32 {
     match command {
         Command::Serve => commands::serve::run(),
+        Command::Status(args) => commands::status::run(&args),
+        Command::Start(args) => commands::lifecycle::run(commands::lifecycle::Verb::Start, &args),
+        Command::Stop(args) => commands::lifecycle::run(commands::lifecycle::Verb::Stop, &args),
+        Command::Restart(args) => {
+            commands::lifecycle::run(commands::lifecycle::Verb::Restart, &args)
+        }
+        Command::Logs(args) => commands::logs::run(&args),
+        Command::Auth(command) => commands::auth::run(&command),
         other => {
             eprintln!(
                 "parachute: `{}` is not available in this build yet",

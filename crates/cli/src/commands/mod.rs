@@ -1,3 +1,8 @@
 //! One module per verb. Each `run` returns the process exit code.
 
+pub mod auth;
+pub mod hub_access;
+pub mod lifecycle;
+pub mod logs;
 pub mod serve;
+pub mod status;

@@ -1,0 +1,392 @@
+//! `parachute start|stop|restart [svc] [--hub-origin URL]`.
+//!
+//! Without a service (or with `hub`) the verbs drive the hub unit through its service manager
+//! (`systemctl`/`launchctl`, never a pid signal). With a service they make sure the hub is up
+//! and ask it over loopback, with the operator token, to start/stop/restart that module.
+//!
+//! A box without a hub unit always gets told so, with both ways forward (`parachute init`, or
+//! `parachute serve` in the foreground) — never a silent exit 1. A hub that already answers
+//! (started by hand) is used as is for module operations.
+
+use std::time::Instant;
+
+use parachute_client::{ClientError, HubClient, ModuleOp};
+use parachute_home::Home;
+use parachute_unit::{EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
+use serde_json::Value;
+
+use crate::args::LifecycleArgs;
+use crate::commands::hub_access;
+
+/// Which verb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// `start`.
+    Start,
+    /// `stop`.
+    Stop,
+    /// `restart`.
+    Restart,
+}
+
+impl Verb {
+    /// The verb as typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+        }
+    }
+}
+
+/// Runs `start|stop|restart`; returns the exit code.
+pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
+    let (home, units) = match hub_access::home().and_then(|h| Ok((h, hub_access::unit_manager()?)))
+    {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("parachute {}: {e}", verb.as_str());
+            return 1;
+        }
+    };
+    if !units.is_installed(&UnitId::hub())
+        && let Some(code) = legacy_offer(&home, &units, verb)
+    {
+        return code;
+    }
+    let target = args
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "hub");
+    match target {
+        None => hub_verb(verb, &home, &units),
+        Some(svc) => module_verb(verb, &hub_access::module_short(svc), &home, &units, args),
+    }
+}
+
+/// Hook for the legacy-install migration offer (pid files of the old detached hub or modules,
+/// and no hub unit). Called before any verb acts when no hub unit is installed.
+///
+/// Returns `Some(code)` when the offer took over and the verb must exit with `code` (declined,
+/// non-interactive hint, failed cutover). Returns `None` to carry on: nothing to offer, or a
+/// cutover that installed the unit (the verb then proceeds through it).
+pub fn legacy_offer(home: &Home, units: &ManagedUnit, verb: Verb) -> Option<i32> {
+    let _ = (home, units, verb);
+    None
+}
+
+/// What to do when there is no hub unit to drive. `hub_up`: a hub started by hand answers.
+fn no_unit_message(verb: Verb, hub_up: bool) -> String {
+    let head = if hub_up {
+        format!(
+            "✗ The hub is running, but not under a service manager (no hub unit is installed), so `parachute {v}` cannot {v} it.\n  It was started by hand (`parachute serve`): {v} it where it runs (Ctrl-C in its terminal).",
+            v = verb.as_str()
+        )
+    } else {
+        format!(
+            "✗ No hub unit is installed, so there is no hub unit to {}.",
+            verb.as_str()
+        )
+    };
+    with_ways_forward(head)
+}
+
+/// The hub is down and there is no unit to bring it up for a module operation.
+fn no_hub_for_module(verb: Verb, svc: &str) -> String {
+    with_ways_forward(format!(
+        "✗ The hub is not running and no hub unit is installed to start it, so {svc} cannot be {}ed.",
+        verb.as_str()
+    ))
+}
+
+fn with_ways_forward(head: String) -> String {
+    format!(
+        "{head}\n  Install the unit (starts the hub now and at every boot):  parachute init\n  Or run the hub in the foreground:                          parachute serve"
+    )
+}
+
+fn no_manager_message() -> String {
+    "✗ This machine has no service manager (systemd or launchd) to run the hub unit.\n  Run the hub in the foreground with `parachute serve` (containers: make it the container's command).".to_string()
+}
+
+/// `start|stop|restart` (no service, or `hub`): through the hub unit.
+fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
+    let cfg = hub_access::ensure_config(home);
+    let id = UnitId::hub();
+    match verb {
+        Verb::Start => match units.ensure_hub_up(&cfg) {
+            EnsureOutcome::AlreadyUp => {
+                println!(
+                    "✓ The hub is already up on 127.0.0.1:{} (it runs every installed module).",
+                    cfg.port
+                );
+                0
+            }
+            EnsureOutcome::Started => {
+                println!(
+                    "✓ Started the hub unit; the hub is up on 127.0.0.1:{} and boots every installed module.",
+                    cfg.port
+                );
+                0
+            }
+            EnsureOutcome::NoUnit => {
+                eprintln!("{}", no_unit_message(verb, false));
+                1
+            }
+            EnsureOutcome::NoManager => {
+                eprintln!("{}", no_manager_message());
+                1
+            }
+            failed => {
+                eprintln!("✗ {}", failed.message());
+                eprintln!("  `parachute logs hub` shows the hub's own output.");
+                1
+            }
+        },
+        Verb::Stop | Verb::Restart => {
+            let outcome = if verb == Verb::Stop {
+                units.stop(&id)
+            } else {
+                units.restart(&id)
+            };
+            match outcome {
+                OpOutcome::Ok if verb == Verb::Stop => {
+                    println!("✓ Stopped the hub unit (its modules stopped with it).");
+                    0
+                }
+                OpOutcome::Ok => wait_after_restart(units, &cfg),
+                OpOutcome::NoUnit => {
+                    eprintln!(
+                        "{}",
+                        no_unit_message(verb, probe_health(cfg.port, cfg.health_timeout))
+                    );
+                    1
+                }
+                OpOutcome::NoManager => {
+                    eprintln!("{}", no_manager_message());
+                    1
+                }
+                failed => {
+                    eprintln!("✗ {}", failed.message().unwrap_or_default());
+                    1
+                }
+            }
+        }
+    }
+}
+
+/// After the manager restarted the unit: wait for the hub to answer again.
+fn wait_after_restart(units: &ManagedUnit, cfg: &parachute_unit::EnsureConfig) -> i32 {
+    let deadline = Instant::now() + cfg.ready_timeout;
+    while Instant::now() < deadline {
+        if probe_health(cfg.port, cfg.health_timeout) {
+            println!("✓ Restarted the hub unit; the hub is back up and every module booted again.");
+            return 0;
+        }
+        std::thread::sleep(cfg.poll_interval);
+    }
+    eprintln!(
+        "✗ The hub unit was restarted, but the hub did not answer on 127.0.0.1:{} within {}s.",
+        cfg.port,
+        cfg.ready_timeout.as_secs()
+    );
+    let log = units.recent_log(&UnitId::hub(), cfg.log_lines, cfg.log_path.as_deref());
+    if !log.trim().is_empty() {
+        eprintln!("{}", log.trim_end());
+    }
+    1
+}
+
+/// `start|stop|restart <svc>`: through the running hub.
+fn module_verb(
+    verb: Verb,
+    svc: &str,
+    home: &Home,
+    units: &ManagedUnit,
+    args: &LifecycleArgs,
+) -> i32 {
+    let cfg = hub_access::ensure_config(home);
+    if verb == Verb::Stop {
+        if !probe_health(cfg.port, cfg.health_timeout) {
+            println!(
+                "✓ {svc} is already stopped (the hub is not running, so none of its modules are)."
+            );
+            return 0;
+        }
+    } else {
+        match units.ensure_hub_up(&cfg) {
+            EnsureOutcome::AlreadyUp | EnsureOutcome::Started => {}
+            EnsureOutcome::NoUnit => {
+                eprintln!("{}", no_hub_for_module(verb, svc));
+                return 1;
+            }
+            EnsureOutcome::NoManager => {
+                eprintln!("{}", no_manager_message());
+                return 1;
+            }
+            failed => {
+                eprintln!(
+                    "✗ The hub is not up, so {svc} cannot be {}ed: {}",
+                    verb.as_str(),
+                    failed.message()
+                );
+                return 1;
+            }
+        }
+    }
+    let runtime = match hub_access::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("✗ {svc}: {e}");
+            return 1;
+        }
+    };
+    let client = match HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref()) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("✗ {svc}: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(drive(verb, svc, &client))
+}
+
+async fn drive(verb: Verb, svc: &str, client: &HubClient) -> i32 {
+    let op = match verb {
+        Verb::Start => ModuleOp::Start,
+        Verb::Stop => ModuleOp::Stop,
+        Verb::Restart => ModuleOp::Restart,
+    };
+    match client.module_op(svc, op).await {
+        Ok(resp) => {
+            println!("{}", success_line(verb, svc, &resp.body));
+            0
+        }
+        Err(e) if verb == Verb::Restart && e.code() == Some("not_supervised") => {
+            match client.module_op(svc, ModuleOp::Start).await {
+                Ok(resp) => {
+                    println!("{}", success_line(Verb::Start, svc, &resp.body));
+                    0
+                }
+                Err(e) => {
+                    eprintln!("{}", error_line(svc, &e));
+                    1
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("{}", error_line(svc, &e));
+            1
+        }
+    }
+}
+
+/// The `✓` line for a successful operation, with the pid when the hub reports one.
+fn success_line(verb: Verb, svc: &str, body: &Value) -> String {
+    let pid = body
+        .get("state")
+        .and_then(|s| s.get("pid"))
+        .and_then(Value::as_u64);
+    let with_pid = |word: &str| match pid {
+        Some(pid) => format!("✓ {svc} {word} (pid {pid})."),
+        None => format!("✓ {svc} {word}."),
+    };
+    match verb {
+        Verb::Start => with_pid("started"),
+        Verb::Restart => with_pid("restarted"),
+        Verb::Stop if body.get("stopped").and_then(Value::as_bool) == Some(false) => {
+            format!("✓ {svc} was not running; nothing to stop.")
+        }
+        Verb::Stop => format!("✓ {svc} stopped."),
+    }
+}
+
+/// The `✗` line for a failed operation.
+fn error_line(svc: &str, err: &ClientError) -> String {
+    match err {
+        ClientError::Api {
+            status: 400, error, ..
+        } if error == "not_installed" => format!(
+            "✗ {svc} is not installed — install it with `parachute install {svc}`, then run `parachute start {svc}`."
+        ),
+        ClientError::Api {
+            error, description, ..
+        } => format!("✗ {svc}: {error}: {description}"),
+        other => format!("✗ {svc}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn success_lines_follow_the_answer() {
+        assert_eq!(
+            success_line(
+                Verb::Start,
+                "vault",
+                &json!({"short": "vault", "state": {"pid": 42}})
+            ),
+            "✓ vault started (pid 42)."
+        );
+        assert_eq!(
+            success_line(
+                Verb::Restart,
+                "vault",
+                &json!({"short": "vault", "state": {}})
+            ),
+            "✓ vault restarted."
+        );
+        assert_eq!(
+            success_line(
+                Verb::Stop,
+                "vault",
+                &json!({"short": "vault", "stopped": true})
+            ),
+            "✓ vault stopped."
+        );
+        assert!(
+            success_line(
+                Verb::Stop,
+                "vault",
+                &json!({"short": "vault", "stopped": false})
+            )
+            .contains("was not running")
+        );
+    }
+
+    #[test]
+    fn error_lines_name_the_code_or_the_fix() {
+        let api = |status, error: &str| ClientError::Api {
+            status,
+            error: error.into(),
+            description: "desc".into(),
+        };
+        assert!(
+            error_line("vault", &api(400, "not_installed")).contains("parachute install vault")
+        );
+        assert_eq!(
+            error_line("x", &api(404, "unknown_module")),
+            "✗ x: unknown_module: desc"
+        );
+    }
+
+    #[test]
+    fn no_unit_messages_give_both_ways_forward() {
+        for hub_up in [false, true] {
+            let m = no_unit_message(Verb::Restart, hub_up);
+            assert!(
+                m.contains("parachute init") && m.contains("parachute serve"),
+                "{m}"
+            );
+            assert!(
+                m.contains("no hub unit is installed") || m.contains("No hub unit is installed"),
+                "{m}"
+            );
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `parachute logs <svc> [-f] [-n N]`: a module's output.
+//!
+//! While the hub answers, the lines come from its in-memory buffer of the module
+//! (`GET /api/modules/<short>/logs`; `-f` keeps the hub's follow stream open until Ctrl-C).
+//! Otherwise — hub down, no operator token, module not supervised — they come from the
+//! module's persisted log file `<short>/logs/<short>.log` (`-f` follows the file, across
+//! rotations). `logs hub` always reads `hub/logs/hub.log`, where the hub unit writes.
+
+mod file;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use parachute_client::{ClientError, HubClient};
+use parachute_home::Home;
+use parachute_unit::probe_health;
+
+use crate::args::LogsArgs;
+use crate::commands::hub_access;
+
+/// How long to wait for the first bytes of the follow stream (its replay of the buffer).
+const REPLAY_FIRST: Duration = Duration::from_millis(1500);
+/// A pause this long in the follow stream ends its replay of the buffer.
+const REPLAY_GAP: Duration = Duration::from_millis(300);
+
+/// Runs `logs`; returns the exit code.
+pub fn run(args: &LogsArgs) -> i32 {
+    let home = match hub_access::home() {
+        Ok(home) => home,
+        Err(e) => {
+            eprintln!("parachute logs: {e}");
+            return 1;
+        }
+    };
+    let svc = args.service.trim();
+    if svc == "hub" {
+        return from_file(&home.hub_log(), "hub", args);
+    }
+    let manifest = match parachute_home::services::read_strict(&home) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("parachute logs: {e}");
+            return 1;
+        }
+    };
+    let Some(short) = manifest
+        .find(svc)
+        .map(|row| row.short())
+        .or_else(|| manifest.find_short(svc).map(|row| row.short()))
+    else {
+        let mut known = vec!["hub".to_string()];
+        for row in manifest.module_rows() {
+            known.push(row.short());
+        }
+        eprintln!(
+            "parachute logs: unknown service \"{svc}\"; known services: {}",
+            known.join(", ")
+        );
+        return 1;
+    };
+    let cfg = hub_access::ensure_config(&home);
+    if probe_health(cfg.port, cfg.health_timeout) {
+        match from_hub(&home, &short, args) {
+            Ok(code) => return code,
+            Err(reason) => eprintln!("(reading {short}'s log file instead: {reason})"),
+        }
+    }
+    from_file(&home.module_log(&short), &short, args)
+}
+
+/// The lines from the running hub. `Err` carries why the file should be used instead.
+fn from_hub(home: &Home, short: &str, args: &LogsArgs) -> Result<i32, String> {
+    let runtime = hub_access::runtime()?;
+    let client = HubClient::with_operator_token(home).map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        if args.follow {
+            follow_hub(&client, short, args.lines).await
+        } else {
+            let logs = client
+                .module_logs(short)
+                .await
+                .map_err(|e| describe(short, &e))?;
+            let skip = logs.lines.len().saturating_sub(args.lines);
+            let mut out = std::io::stdout().lock();
+            for line in &logs.lines[skip..] {
+                let _ = writeln!(out, "{line}");
+            }
+            if logs.lines.is_empty() {
+                eprintln!("{short} has printed nothing since it was started.");
+            }
+            Ok(0)
+        }
+    })
+}
+
+/// Why the hub's copy cannot be used.
+fn describe(short: &str, err: &ClientError) -> String {
+    match err.code() {
+        Some("not_supervised") => format!("the hub is not running {short}"),
+        Some("unknown_module") => format!("the hub does not know {short}"),
+        _ => err.to_string(),
+    }
+}
+
+/// Streams the hub's follow endpoint: the replay of the buffer (trimmed to the last `n`
+/// lines), then every new line until the hub closes the stream or the user interrupts.
+async fn follow_hub(client: &HubClient, short: &str, n: usize) -> Result<i32, String> {
+    let mut resp = client
+        .follow_module_logs(short)
+        .await
+        .map_err(|e| describe(short, &e))?;
+    // The hub sends the buffered lines at once, then new lines as they come: what arrives
+    // before the first pause is the replay.
+    let mut replay: Vec<u8> = Vec::new();
+    let mut wait = REPLAY_FIRST;
+    let mut ended = false;
+    loop {
+        match tokio::time::timeout(wait, resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => {
+                replay.extend_from_slice(&bytes);
+                wait = REPLAY_GAP;
+            }
+            Ok(Ok(None)) => {
+                ended = true;
+                break;
+            }
+            Ok(Err(e)) => return Err(format!("the log stream broke: {e}")),
+            Err(_) => break,
+        }
+    }
+    let mut out = std::io::stdout();
+    let (complete, partial) = split_partial(&replay);
+    let text = String::from_utf8_lossy(complete);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(n)..] {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.write_all(partial);
+    let _ = out.flush();
+    while !ended {
+        match resp.chunk().await {
+            Ok(Some(bytes)) => {
+                let _ = out.write_all(&bytes);
+                let _ = out.flush();
+            }
+            Ok(None) => ended = true,
+            Err(e) => {
+                eprintln!("(the log stream from the hub broke: {e})");
+                return Ok(1);
+            }
+        }
+    }
+    eprintln!(
+        "(the hub closed {short}'s log stream: the module is no longer supervised, or the hub stopped)"
+    );
+    Ok(0)
+}
+
+/// Splits `bytes` into complete lines and a trailing partial line.
+fn split_partial(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(i) => bytes.split_at(i + 1),
+        None => (&[], bytes),
+    }
+}
+
+/// The lines from the persisted log file.
+fn from_file(path: &Path, short: &str, args: &LogsArgs) -> i32 {
+    if !path.exists() {
+        if short == "hub" {
+            println!(
+                "no logs yet for the hub ({} does not exist). The hub unit writes there; a hub started with `parachute serve` prints to its own terminal.",
+                path.display()
+            );
+        } else {
+            println!("no logs yet for {short}. `parachute start {short}` to begin.");
+        }
+        return 0;
+    }
+    // Measure first: a line written between the two reads is shown twice rather than lost.
+    let from = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let lines = match file::tail(path, args.lines) {
+        Ok(lines) => lines,
+        Err(e) => {
+            eprintln!("parachute logs: cannot read {}: {e}", path.display());
+            return 1;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for line in &lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    if !args.follow {
+        return 0;
+    }
+    drop(out);
+    let mut out = std::io::stdout();
+    match file::follow(path, from, &mut out) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("parachute logs: stopped following {}: {e}", path.display());
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_lines_are_held_back() {
+        assert_eq!(split_partial(b"a\nb\nc"), (&b"a\nb\n"[..], &b"c"[..]));
+        assert_eq!(split_partial(b"a\n"), (&b"a\n"[..], &b""[..]));
+        assert_eq!(split_partial(b"abc"), (&b""[..], &b"abc"[..]));
+    }
+}

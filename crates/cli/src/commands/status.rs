@@ -1,0 +1,236 @@
+//! `parachute status [--json]`: one row per module (manifest order), the hub row last.
+//!
+//! Reads `services.json` strictly (a malformed file is exit 1 with the file named), probes the
+//! hub's `/health` (1.5 s), and while the hub answers reads `GET /api/modules` with the
+//! operator token (3 s) and times a health request straight to every module's port (1.5 s,
+//! all concurrently). The hub row combines the service manager's view of the hub unit with
+//! `/health`. Every step is bounded, so `status` finishes within a few seconds even when the
+//! hub accepts connections and never answers.
+//!
+//! Exit 1 when a row is unhealthy (a crashed module, a failing hub); stopped, inactive and
+//! pending rows never count.
+//!
+//! # `--json`
+//!
+//! ```json
+//! {
+//!   "hub": { "port": 1939, "up": true, "manager": "active" },
+//!   "services": [
+//!     { "service": "parachute-vault", "short": "vault", "port": 1940, "version": "0.4.1",
+//!       "state": "active", "pid": 4242, "uptime_ms": 75000, "latency_ms": 1.5,
+//!       "source": "npm (0.4.1)", "url": "http://127.0.0.1:1940/vault/default/mcp",
+//!       "notes": [], "unhealthy": false, "supervisor_status": "running" },
+//!     { "service": "parachute-hub (internal)", "short": "hub", … }
+//!   ],
+//!   "exit_code": 0
+//! }
+//! ```
+//!
+//! `state` is one of `active|pending|inactive|failing`; `pid`, `uptime_ms`, `latency_ms` and
+//! `supervisor_status` are `null` when unknown; `notes` are the `  ! …` lines of the table and
+//! the hub row is always last. `manager` is the hub unit's state as the service manager reports
+//! it (`active`, `activating`, `failed`, `inactive`, `unknown`, `no-unit`, `no-manager`).
+
+mod model;
+mod render;
+mod source;
+mod uptime;
+
+use std::time::{Duration, SystemTime};
+
+use parachute_auth::AuthError;
+use parachute_client::{ClientError, HubClient, ModulesList, hub_port, probe_http};
+use parachute_home::{Home, Manifest};
+use parachute_unit::{UnitId, UnitState};
+
+use crate::args::StatusArgs;
+use crate::commands::hub_access;
+use model::{HubObservation, ManifestBase, ModuleObservation, Report};
+
+/// How long the hub's `/health` may take.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long one module's health request may take.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Runs `status`; returns the exit code.
+pub fn run(args: &StatusArgs) -> i32 {
+    let home = match hub_access::home() {
+        Ok(home) => home,
+        Err(e) => {
+            eprintln!("parachute status: {e}");
+            return 1;
+        }
+    };
+    let manifest = match parachute_home::services::read_strict_noted(&home) {
+        Ok(read) => {
+            for note in read.notes {
+                eprintln!("parachute status: {note}");
+            }
+            read.manifest
+        }
+        Err(e) => {
+            eprintln!("parachute status: {e}");
+            return 1;
+        }
+    };
+    let runtime = match hub_access::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("parachute status: {e}");
+            return 1;
+        }
+    };
+    let report = runtime.block_on(gather(&home, &manifest));
+    if args.json {
+        match serde_json::to_string_pretty(&report.to_json()) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("parachute status: cannot encode the report: {e}");
+                return 1;
+            }
+        }
+    } else {
+        for line in render::table(&report.rows) {
+            println!("{line}");
+        }
+    }
+    report.exit_code()
+}
+
+/// Observes the hub and every module, concurrently where possible, and builds the report.
+pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
+    let port = hub_port(home);
+    let manager_task = tokio::task::spawn_blocking(query_manager);
+    let health = HubClient::new(port).health(HEALTH_TIMEOUT).await.ok();
+    let hub_up = health.is_some();
+    let prefixes = source::bun_global_prefixes();
+    let bases: Vec<ManifestBase> = manifest
+        .services
+        .iter()
+        .map(|row| ManifestBase::new(row, &source::detect(row, &prefixes)))
+        .collect();
+
+    let mut rows = Vec::with_capacity(bases.len() + 1);
+    let mut hub_pid = None;
+    let mut read_note = None;
+    if hub_up {
+        let pid = tokio::task::spawn_blocking(move || {
+            parachute_os::port::listeners(port).first().map(|h| h.pid)
+        });
+        let (probes, modules, pid) =
+            tokio::join!(probe_all(&bases), read_modules(home.clone()), pid);
+        hub_pid = pid.ok().flatten();
+        let list = match modules {
+            Ok(list) => Some(list),
+            Err(note) => {
+                read_note = Some(note);
+                None
+            }
+        };
+        let now = SystemTime::now();
+        for (base, probe) in bases.iter().zip(probes) {
+            let snapshot = list.as_ref().and_then(|l| l.get(&base.short));
+            let os_uptime = snapshot
+                .filter(|s| s.started_at_ms.is_none())
+                .and_then(|s| s.pid)
+                .and_then(uptime::process_uptime);
+            let seen = ModuleObservation {
+                snapshot,
+                probe: Some(probe),
+                os_uptime,
+            };
+            let mut row = model::module_row_hub_up(base, &seen, now);
+            if let Some(note) = read_note.take() {
+                row.notes.insert(0, note);
+            }
+            rows.push(row);
+        }
+    } else {
+        rows.extend(bases.iter().map(model::module_row_hub_down));
+    }
+    let manager = manager_task.await.unwrap_or_else(|e| UnitState::Unknown {
+        detail: format!("the manager query failed: {e}"),
+    });
+    let manager_word = manager.word().to_string();
+    let mut hub = model::hub_row(&hub_observation(port, health, manager, hub_pid));
+    // With no module rows, the note about the module read lands on the hub row.
+    hub.notes.extend(read_note);
+    rows.push(hub);
+    Report {
+        hub_port: port,
+        hub_up,
+        manager: manager_word,
+        rows,
+    }
+}
+
+fn hub_observation(
+    port: u16,
+    health: Option<parachute_client::HubHealth>,
+    manager: UnitState,
+    pid: Option<u32>,
+) -> HubObservation {
+    let exe = pid
+        .and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
+        .or_else(|| std::env::current_exe().ok());
+    HubObservation {
+        port,
+        health,
+        manager,
+        pid,
+        uptime: pid.and_then(uptime::process_uptime),
+        source: exe.map_or_else(
+            || "binary".to_string(),
+            |p| format!("binary → {}", p.display()),
+        ),
+        fallback_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// The service manager's view of the hub unit (never fails).
+fn query_manager() -> UnitState {
+    match hub_access::unit_manager() {
+        Ok(units) => units.query_state(&UnitId::hub()),
+        Err(detail) => UnitState::Unknown { detail },
+    }
+}
+
+/// A timed health request to every module's own port, all at once.
+async fn probe_all(bases: &[ManifestBase]) -> Vec<Result<parachute_client::HttpProbe, String>> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, base) in bases.iter().enumerate() {
+        let (port, path) = (base.port, base.health.clone());
+        set.spawn(async move { (i, probe_http(port, &path, PROBE_TIMEOUT).await) });
+    }
+    let mut out: Vec<Result<_, String>> = vec![Err("not probed".to_string()); bases.len()];
+    while let Some(done) = set.join_next().await {
+        if let Ok((i, result)) = done {
+            out[i] = result;
+        }
+    }
+    out
+}
+
+/// `GET /api/modules` with the operator token, or the note explaining why there is no live
+/// module state.
+async fn read_modules(home: Home) -> Result<ModulesList, String> {
+    let client = tokio::task::spawn_blocking(move || HubClient::with_operator_token(&home))
+        .await
+        .map_err(|e| format!("live module state unavailable ({e})"))?
+        .map_err(|e| module_read_note(&e))?;
+    client.modules().await.map_err(|e| module_read_note(&e))
+}
+
+/// The note shown when the live module state cannot be read.
+fn module_read_note(err: &ClientError) -> String {
+    match err {
+        ClientError::Token(
+            AuthError::OperatorTokenMissing { .. } | AuthError::OperatorTokenExpired { .. },
+        ) => "live module state unavailable: no usable operator token — run `parachute auth rotate-operator` to mint one".to_string(),
+        ClientError::Unreachable { .. } => {
+            "live module state unavailable (the hub did not answer GET /api/modules in time)"
+                .to_string()
+        }
+        other => format!("live module state unavailable ({other})"),
+    }
+}
