@@ -4,12 +4,14 @@
 //! ```text
 //! test-module [--exit-after-ms N] [--exit-code C] [--crash-if-exists PATH] [--ignore-sigterm]
 //!             [--no-bind] [--bind-delay-ms N] [--grandchild] [--print-env K1,K2] [--say TEXT]
+//!             [--tick-ms N]
 //! ```
 //!
 //! At start it prints `test-module up pid=<pid> port=<PORT> cwd=<cwd>` on stdout, one
 //! `env K=V` line per `--print-env` key, each `--say` text, and `test-module stderr hello` on
 //! stderr. `--grandchild` leaves the serving to a re-spawned copy of itself (printing
-//! `grandchild pid=<pid>`), the way a module that forks a worker behaves.
+//! `grandchild pid=<pid>`), the way a module that forks a worker behaves. `--tick-ms N` prints
+//! `tick <n>` (n = 1, 2, …) every N ms, for tests that need output after they started reading.
 //!
 //! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
 //! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart; anything else → a JSON
@@ -38,6 +40,7 @@ struct Options {
     as_grandchild: bool,
     print_env: Vec<String>,
     say: Vec<String>,
+    tick_ms: Option<u64>,
 }
 
 fn parse() -> Options {
@@ -59,6 +62,7 @@ fn parse() -> Options {
             "--as-grandchild" => o.as_grandchild = true,
             "--print-env" => o.print_env = value().split(',').map(String::from).collect(),
             "--say" => o.say.push(value()),
+            "--tick-ms" => o.tick_ms = Some(value().parse().expect("ms")),
             other => {
                 eprintln!("test-module: unknown argument {other}");
                 std::process::exit(64);
@@ -98,11 +102,19 @@ fn main() {
         println!("{text}");
     }
     eprintln!("test-module stderr hello");
-    if let Some(path) = &o.crash_if_exists {
-        if std::path::Path::new(path).exists() {
-            println!("test-module crashing because {path} exists");
-            std::process::exit(4);
-        }
+    if let Some(ms) = o.tick_ms {
+        std::thread::spawn(move || {
+            for n in 1u64.. {
+                std::thread::sleep(Duration::from_millis(ms));
+                println!("tick {n}");
+            }
+        });
+    }
+    if let Some(path) = &o.crash_if_exists
+        && std::path::Path::new(path).exists()
+    {
+        println!("test-module crashing because {path} exists");
+        std::process::exit(4);
     }
     if let Some(ms) = o.exit_after_ms {
         let code = o.exit_code;

@@ -1,11 +1,14 @@
 //! HTTP routes, one module per area.
 //!
-//! Layers, outermost first: the setup gate (503 until an admin exists) and then the routes.
+//! Layers, outermost first: the host allowlist (421 for unknown host names, see [`host`]), the
+//! setup gate (503 until an admin exists), then the routes.
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
 pub mod discovery;
 pub mod gate;
 pub mod health;
+pub mod host;
+pub mod modules;
 pub mod proxy;
 pub mod ready;
 pub mod wellknown;
@@ -27,12 +30,21 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/parachute-revocation.json",
             get(wellknown::revocations),
         )
+        .merge(modules::router())
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
         // Set before the layer so the setup gate covers the fallback too.
         .fallback(proxy::proxy)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             gate::setup_gate,
+        ))
+        // Outermost: unknown host names are refused before anything else runs.
+        .layer(middleware::from_fn_with_state(
+            host::HostLayerState {
+                app: state.clone(),
+                guard: std::sync::Arc::new(host::HostGuard::from_env()),
+            },
+            host::host_allowlist,
         ))
         .with_state(state)
 }

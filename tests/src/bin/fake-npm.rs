@@ -1,0 +1,37 @@
+//! Fake `npm` for the black-box suites: `npm view <pkg> dist-tags --json` only.
+//!
+//! Answers from `<state>/npm.dist-tags.json`, an object mapping package names to their
+//! dist-tags (`{"@openparachute/vault": {"latest": "1.2.0", "rc": "1.3.0-rc.1"}}`), printed
+//! the way npm prints them. A package missing from that file gets npm's 404 answer (JSON error
+//! on stdout, `npm error` lines on stderr, exit 1).
+
+use parachute_tests::fake::record_invocation;
+
+fn main() {
+    let (state, args) = record_invocation("npm");
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ["view", package, "dist-tags", "--json"] = words.as_slice() else {
+        eprintln!("fake npm: only `npm view <pkg> dist-tags --json` is supported");
+        std::process::exit(2);
+    };
+    let tags = std::fs::read_to_string(state.join("npm.dist-tags.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|all| all.get(*package).cloned());
+    match tags {
+        Some(tags) => println!("{}", serde_json::to_string_pretty(&tags).unwrap()),
+        None => {
+            let error = serde_json::json!({"error": {
+                "code": "E404",
+                "summary": format!("Not Found - GET https://registry.npmjs.org/{package} - Not found"),
+                "detail": format!("'{package}@*' is not in this registry."),
+            }});
+            println!("{}", serde_json::to_string_pretty(&error).unwrap());
+            eprintln!("npm error code E404");
+            eprintln!(
+                "npm error 404 Not Found - GET https://registry.npmjs.org/{package} - Not found"
+            );
+            std::process::exit(1);
+        }
+    }
+}
