@@ -82,7 +82,7 @@ pub(crate) fn up(
             ));
         }
     }
-    discovery::write_files(&exp.home, &manifest, &url)?;
+    discovery::write_files(&exp.home, &url)?;
 
     let target = format!("http://127.0.0.1:{port}/");
     log.info(format!("Exposing {url} ({}) → {target}", label(funnel)));
