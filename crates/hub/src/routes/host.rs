@@ -20,9 +20,12 @@
 //! 5. the host of the configured hub origin: the `hub_origin` setting and the environment
 //!    origin (`PARACHUTE_HUB_ORIGIN`, `RENDER_EXTERNAL_URL`, `FLY_APP_NAME`).
 //!
-//! Both `Host` (or the request target's authority) and every `X-Forwarded-Host` value must be
-//! known (the hub derives request origins from them). A request with no host at all is let
-//! through: browsers always send one, so it cannot be a rebinding attempt.
+//! The name checked is `Host` (else the request target's authority): it is what a browser
+//! sends for the page's own name and what Tailscale serve and cloudflared pass through. A
+//! request with no host at all is let through: browsers always send one, so it cannot be a
+//! rebinding attempt. `X-Forwarded-Host` is not checked: a page on a foreign name cannot set it
+//! on a request to the hub (a cross-origin custom header needs a CORS preflight the hub never
+//! grants), so only software already running on this machine can — and that is trusted.
 //!
 //! **Refusal**: `421 Misdirected Request` with the usual JSON error body, code
 //! `unknown_host`, naming the host and how to allow it. 421 says "this server does not serve
@@ -204,24 +207,13 @@ pub fn normalize(raw: &str) -> Option<String> {
     ok.then_some(host)
 }
 
-/// Every host name a request claims: `Host` (else the URI authority), then each
-/// `X-Forwarded-Host` entry.
-fn claimed_hosts(headers: &HeaderMap, authority: Option<&str>) -> Result<Vec<String>, ()> {
-    let mut out = Vec::new();
+/// The host name a request is for: `Host`, else the URI authority (`Err` when `Host` is not
+/// text).
+fn claimed_host(headers: &HeaderMap, authority: Option<&str>) -> Result<Option<String>, ()> {
     match headers.get(header::HOST) {
-        Some(v) => out.push(v.to_str().map_err(|_| ())?.to_string()),
-        None => out.extend(authority.map(str::to_string)),
+        Some(v) => Ok(Some(v.to_str().map_err(|_| ())?.to_string())),
+        None => Ok(authority.map(str::to_string)),
     }
-    for v in headers.get_all("x-forwarded-host") {
-        let text = v.to_str().map_err(|_| ())?;
-        out.extend(
-            text.split(',')
-                .map(str::trim)
-                .filter(|h| !h.is_empty())
-                .map(str::to_string),
-        );
-    }
-    Ok(out)
 }
 
 /// The middleware: refuses requests for unknown host names with 421.
@@ -231,10 +223,8 @@ pub async fn host_allowlist(
     next: Next,
 ) -> Response {
     let authority = request.uri().authority().map(|a| a.as_str().to_string());
-    let refused = match claimed_hosts(request.headers(), authority.as_deref()) {
-        Ok(hosts) => hosts
-            .into_iter()
-            .find(|h| !layer.guard.allows(&layer.app, h)),
+    let refused = match claimed_host(request.headers(), authority.as_deref()) {
+        Ok(host) => host.filter(|h| !layer.guard.allows(&layer.app, h)),
         Err(()) => Some("(not valid text)".to_string()),
     };
     if let Some(host) = refused {
