@@ -35,6 +35,7 @@ fn dispatch(command: Command) -> i32 {
         }
         Command::Logs(args) => commands::logs::run(&args),
         Command::Auth(command) => commands::auth::run(&command),
+        Command::Expose(args) => commands::expose::run(&args),
         other => {
             eprintln!(
                 "parachute: `{}` is not available in this build yet",

@@ -1,6 +1,7 @@
 //! One module per verb. Each `run` returns the process exit code.
 
 pub mod auth;
+pub mod expose;
 pub mod hub_access;
 pub mod lifecycle;
 pub mod logs;
