@@ -36,28 +36,8 @@ fn dispatch(command: Command) -> i32 {
         Command::Logs(args) => commands::logs::run(&args),
         Command::Auth(command) => commands::auth::run(&command),
         Command::Expose(args) => commands::expose::run(&args),
-        other => {
-            eprintln!(
-                "parachute: `{}` is not available in this build yet",
-                verb_name(&other)
-            );
-            1
-        }
-    }
-}
-
-fn verb_name(command: &Command) -> &'static str {
-    match command {
-        Command::Serve => "serve",
-        Command::Status(_) => "status",
-        Command::Start(_) => "start",
-        Command::Stop(_) => "stop",
-        Command::Restart(_) => "restart",
-        Command::Logs(_) => "logs",
-        Command::Auth(_) => "auth",
-        Command::Init(_) => "init",
-        Command::Migrate(_) => "migrate",
-        Command::Expose(_) => "expose",
+        Command::Init(args) => commands::init::run(&args),
+        Command::Migrate(args) => commands::migrate::run(&args),
     }
 }
 

@@ -257,7 +257,7 @@ pub fn cut_over(env: &MigrateEnv, io: &mut dyn Prompt) -> CutoverReport {
                 },
                 vec![
                     format!("Port {p} ({owner}) is still taken, so the hub was not started."),
-                    "The hub unit is written but not started; nothing else changed.".into(),
+                    "The hub unit is written but not started; your files are unchanged.".into(),
                     format!(
                         "See what holds it with `lsof -iTCP:{p} -sTCP:LISTEN` (or `ss -ltnp 'sport = :{p}'`), stop it, then run `parachute migrate --to-supervised` again."
                     ),
@@ -281,10 +281,14 @@ pub fn cut_over(env: &MigrateEnv, io: &mut dyn Prompt) -> CutoverReport {
             return CutoverReport::new(CutoverOutcome::NoManager, no_manager_messages());
         }
         other => {
+            let why = match other {
+                EnsureOutcome::StartFailed(detail) => detail,
+                other => other.message(),
+            };
             return CutoverReport::new(
                 CutoverOutcome::StartFailed,
                 vec![
-                    format!("The hub unit did not start: {}", other.message()),
+                    format!("The service manager did not start the hub unit: {why}."),
                     "The detached processes are stopped; the hub is down until this is fixed."
                         .into(),
                     format!("{RERUN} Meanwhile `parachute serve` runs the hub in the foreground."),

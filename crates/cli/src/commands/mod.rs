@@ -3,7 +3,9 @@
 pub mod auth;
 pub mod expose;
 pub mod hub_access;
+pub mod init;
 pub mod lifecycle;
 pub mod logs;
+pub mod migrate;
 pub mod serve;
 pub mod status;
