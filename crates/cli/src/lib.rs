@@ -20,7 +20,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
-    init_tracing();
+    init_tracing(matches!(cli.command, Command::Serve));
     dispatch(cli.command)
 }
 
@@ -41,11 +41,13 @@ fn dispatch(command: Command) -> i32 {
     }
 }
 
-/// Logs go to stderr (`RUST_LOG` filters; default `info`), keeping stdout for output and for
-/// the `[module]` lines of `serve`.
-fn init_tracing() {
+/// Logs go to stderr (`RUST_LOG` filters; default `info` for `serve`, `warn` for the other
+/// verbs, which print their own messages), keeping stdout for output and for the `[module]`
+/// lines of `serve`.
+fn init_tracing(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use parachute_client::{ClientError, HubClient, ModuleOp};
 use parachute_home::Home;
-use parachute_unit::{EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
+use parachute_unit::{EnsureConfig, EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
 use serde_json::Value;
 
 use crate::args::LifecycleArgs;
@@ -42,8 +42,11 @@ impl Verb {
 
 /// Runs `start|stop|restart`; returns the exit code.
 pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
-    let (home, units) = match hub_access::home().and_then(|h| Ok((h, hub_access::unit_manager()?)))
-    {
+    let loaded = hub_access::home().and_then(|home| {
+        let units = hub_access::unit_manager()?;
+        Ok((home, units))
+    });
+    let (home, units) = match loaded {
         Ok(pair) => pair,
         Err(e) => {
             eprintln!("parachute {}: {e}", verb.as_str());
@@ -116,7 +119,7 @@ fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
     let cfg = hub_access::ensure_config(home);
     let id = UnitId::hub();
     match verb {
-        Verb::Start => match units.ensure_hub_up(&cfg) {
+        Verb::Start => match ensure_up(units, &cfg) {
             EnsureOutcome::AlreadyUp => {
                 println!(
                     "✓ The hub is already up on 127.0.0.1:{} (it runs every installed module).",
@@ -177,8 +180,17 @@ fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
     }
 }
 
+/// `ensure hub up`, saying so first when the manager is about to be asked (the wait for the
+/// port can take a while).
+fn ensure_up(units: &ManagedUnit, cfg: &EnsureConfig) -> EnsureOutcome {
+    if units.is_installed(&UnitId::hub()) && !probe_health(cfg.port, cfg.health_timeout) {
+        eprintln!("The hub is not answering; starting the hub unit through the service manager…");
+    }
+    units.ensure_hub_up(cfg)
+}
+
 /// After the manager restarted the unit: wait for the hub to answer again.
-fn wait_after_restart(units: &ManagedUnit, cfg: &parachute_unit::EnsureConfig) -> i32 {
+fn wait_after_restart(units: &ManagedUnit, cfg: &EnsureConfig) -> i32 {
     let deadline = Instant::now() + cfg.ready_timeout;
     while Instant::now() < deadline {
         if probe_health(cfg.port, cfg.health_timeout) {
@@ -216,7 +228,7 @@ fn module_verb(
             return 0;
         }
     } else {
-        match units.ensure_hub_up(&cfg) {
+        match ensure_up(units, &cfg) {
             EnsureOutcome::AlreadyUp | EnsureOutcome::Started => {}
             EnsureOutcome::NoUnit => {
                 eprintln!("{}", no_hub_for_module(verb, svc));
