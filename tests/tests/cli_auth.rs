@@ -1,0 +1,379 @@
+//! `parachute auth …` against a real hub: the admin account opens the setup gate, operator
+//! tokens, module tokens verified by an independent JWT library through the hub's JWKS, key
+//! rotation that keeps old tokens valid, revocation.
+
+mod cli_support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cli_support::{CliEnv, Output};
+use jwt_simple::prelude::*;
+use parachute_tests::hub::HubProcess;
+use parachute_tests::{auth, http};
+use serde_json::Value;
+
+const PASSWORD: &str = "a long and secret passphrase";
+
+/// Creates the admin through the CLI (password on stdin).
+fn set_password(env: &CliEnv) -> Output {
+    env.run_with_stdin(
+        &["auth", "set-password", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    )
+}
+
+/// The unverified claims of a JWT.
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The hub's JWKS, fetched over HTTP.
+fn jwks(hub: &HubProcess) -> Vec<Value> {
+    let resp = http::get(hub.port, "/.well-known/jwks.json").unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    resp.json()["keys"].as_array().unwrap().clone()
+}
+
+/// Verifies `token` with jwt-simple using only what the hub's JWKS publishes.
+fn verify(hub: &HubProcess, token: &str, issuer: &str, audience: &str) -> JWTClaims<Value> {
+    let kid = Token::decode_metadata(token)
+        .unwrap()
+        .key_id()
+        .expect("kid header")
+        .to_string();
+    let keys = jwks(hub);
+    let jwk = keys
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap_or_else(|| panic!("kid {kid} is not in the JWKS: {keys:?}"));
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
+    let key = RS256PublicKey::from_components(&n, &e).unwrap();
+    let options = VerificationOptions {
+        allowed_issuers: Some(HashSet::from_strings(&[issuer])),
+        allowed_audiences: Some(HashSet::from_strings(&[audience])),
+        required_key_id: Some(kid),
+        ..Default::default()
+    };
+    key.verify_token::<Value>(token, Some(options))
+        .unwrap_or_else(|e| panic!("jwt-simple rejects the token: {e}"))
+}
+
+#[test]
+fn set_password_creates_the_admin_and_opens_the_setup_gate() {
+    let env = CliEnv::new();
+    let hub = HubProcess::start(env.root());
+    let gated = http::get(hub.port, "/api/modules").unwrap();
+    assert_eq!(gated.status, 503, "{}", gated.body);
+    assert_eq!(gated.json()["error"], "setup_required");
+
+    // Not a terminal and no --password-stdin: refused, nothing created.
+    let out = env.run(&["auth", "set-password"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("--password-stdin"), "{}", out.all());
+    assert_eq!(auth::db(env.root()).user_count().unwrap(), 0);
+
+    let out = set_password(&env);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("Created the hub admin \"admin\""),
+        "{}",
+        out.all()
+    );
+    assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+    let db = auth::db(env.root());
+    assert!(db.verify_password("admin", PASSWORD).unwrap());
+
+    // The gate is open: no bearer is now 401, the operator token the verb wrote works.
+    let open = http::get(hub.port, "/api/modules").unwrap();
+    assert_eq!(open.status, 401, "{}", open.body);
+    let token_path = env.root().join("operator.token");
+    let mode = std::fs::metadata(&token_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let token = std::fs::read_to_string(&token_path).unwrap();
+    let bearer = auth::bearer(token.trim());
+    let listed = http::request(
+        hub.port,
+        "GET",
+        "/api/modules",
+        &[("authorization", &bearer)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(
+        !out.stdout.contains(token.trim()),
+        "the token is never printed"
+    );
+
+    // Again: the same admin's password changes.
+    let out = env.run_with_stdin(
+        &["auth", "set-password", "--password-stdin"],
+        "another one\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("Changed the password of \"admin\""),
+        "{}",
+        out.all()
+    );
+    assert!(db.verify_password("admin", "another one").unwrap());
+    assert!(!db.verify_password("admin", PASSWORD).unwrap());
+
+    // A second, different admin is refused (single-admin hub).
+    let out = env.run_with_stdin(
+        &[
+            "auth",
+            "set-password",
+            "--username",
+            "mallory",
+            "--password-stdin",
+        ],
+        "x\n",
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("--username admin"), "{}", out.all());
+
+    let out = env.run(&["auth", "list-users"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.all());
+    assert!(lines[0].starts_with("USERNAME"));
+    assert!(lines[1].starts_with("admin "), "{}", out.all());
+}
+
+#[test]
+fn rotate_operator_needs_an_admin_and_mints_for_the_hub_origin() {
+    let env = CliEnv::new();
+    let port = env.hub_port_down();
+    let out = env.run(&["auth", "rotate-operator"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("parachute auth set-password"),
+        "{}",
+        out.all()
+    );
+    let out = env.run(&["auth", "list-users"]);
+    assert!(out.stdout.contains("no hub users yet"), "{}", out.all());
+
+    auth::ensure_admin(env.root());
+    let out = env.run(&["auth", "rotate-operator"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let token = env.home.read("operator.token");
+    assert!(
+        !out.stdout.contains(token.trim()),
+        "the token is never printed"
+    );
+    let c = claims(token.trim());
+    assert_eq!(c["aud"], "operator");
+    assert_eq!(c["pa_scope_set"], "admin");
+    assert_eq!(c["iss"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        90 * 86_400
+    );
+
+    let out = env.run(&["auth", "rotate-operator", "--scope-set", "start"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let c = claims(env.home.read("operator.token").trim());
+    assert_eq!(c["pa_scope_set"], "start");
+    assert_eq!(c["scope"], "parachute:host:start");
+
+    // An exposed hub mints for its public origin.
+    env.home.write(
+        "expose-state.json",
+        &serde_json::json!({
+            "version": 1, "layer": "tailnet", "mode": "path", "canonicalFqdn": "box.tail9.ts.net",
+            "port": 443, "funnel": false, "entries": [], "hubOrigin": "https://box.tail9.ts.net"
+        })
+        .to_string(),
+    );
+    let out = env.run(&["auth", "rotate-operator"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        claims(env.home.read("operator.token").trim())["iss"],
+        "https://box.tail9.ts.net"
+    );
+}
+
+#[test]
+fn minted_tokens_verify_against_the_jwks_and_survive_a_key_rotation() {
+    let env = CliEnv::new();
+    let hub = HubProcess::start(env.root());
+    let issuer = format!("http://127.0.0.1:{}", hub.port);
+    assert_eq!(set_password(&env).code, 0);
+
+    let out = env.run(&[
+        "auth",
+        "mint-token",
+        "--scope",
+        "vault:default:read",
+        "--aud",
+        "vault.default",
+        "--ttl",
+        "1h",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the token on stdout: {}", out.all());
+    let old = lines[0].to_string();
+    let verified = verify(&hub, &old, &issuer, "vault.default");
+    assert_eq!(verified.custom["scope"], "vault:default:read");
+    let c = claims(&old);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        3_600
+    );
+    assert_eq!(
+        c["sub"],
+        auth::db(env.root()).first_user_id().unwrap().unwrap()
+    );
+
+    let out = env.run(&["auth", "rotate-key"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("kid:"), "{}", out.all());
+    assert_eq!(jwks(&hub).len(), 2, "the retired key is still published");
+    verify(&hub, &old, &issuer, "vault.default");
+
+    let out = env.run(&[
+        "auth",
+        "mint-token",
+        "--scope",
+        "scribe:transcribe",
+        "--aud",
+        "scribe",
+        "--sub",
+        "robot-7",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let new = out.stdout.trim().to_string();
+    let verified = verify(&hub, &new, &issuer, "scribe");
+    assert_eq!(verified.subject.as_deref(), Some("robot-7"));
+    assert_ne!(
+        Token::decode_metadata(&new).unwrap().key_id(),
+        Token::decode_metadata(&old).unwrap().key_id()
+    );
+    let c = claims(&new);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        90 * 86_400
+    );
+
+    // Revocation: listed by the hub, idempotent, unknown ids refused.
+    let jti = claims(&old)["jti"].as_str().unwrap().to_string();
+    let out = env.run(&["auth", "revoke-token", &jti]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains(&format!("Revoked token {jti}")),
+        "{}",
+        out.all()
+    );
+    let revoked = http::get(hub.port, "/.well-known/parachute-revocation.json").unwrap();
+    assert!(revoked.body.contains(&jti), "{}", revoked.body);
+    let out = env.run(&["auth", "revoke-token", &jti]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("already revoked"), "{}", out.all());
+    let out = env.run(&["auth", "revoke-token", "no-such-jti"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("no-such-jti"), "{}", out.all());
+}
+
+#[test]
+fn mint_token_refuses_what_it_must_not_mint() {
+    let env = CliEnv::new();
+    env.hub_port_down();
+    // No operator token yet.
+    auth::ensure_admin(env.root());
+    let out = env.run(&[
+        "auth",
+        "mint-token",
+        "--scope",
+        "vault:default:read",
+        "--aud",
+        "vault.default",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("parachute auth rotate-operator"),
+        "{}",
+        out.all()
+    );
+    assert!(out.stdout.is_empty());
+
+    assert_eq!(env.run(&["auth", "rotate-operator"]).code, 0);
+    for (args, needle) in [
+        (
+            &[
+                "auth",
+                "mint-token",
+                "--scope",
+                "parachute:host:admin",
+                "--aud",
+                "hub",
+            ][..],
+            "operator token",
+        ),
+        (
+            &[
+                "auth",
+                "mint-token",
+                "--scope",
+                "vault:default:read",
+                "--aud",
+                "vault.default",
+                "--ttl",
+                "2y",
+            ],
+            "lifetime",
+        ),
+        (
+            &[
+                "auth",
+                "mint-token",
+                "--scope",
+                "vault:default:read",
+                "--aud",
+                "vault.default",
+                "--ttl",
+                "400d",
+            ],
+            "365 days",
+        ),
+        (
+            &[
+                "auth",
+                "mint-token",
+                "--scope",
+                " ",
+                "--aud",
+                "vault.default",
+            ],
+            "at least one scope",
+        ),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.all());
+        assert!(out.stdout.is_empty());
+    }
+
+    // A narrowed operator token cannot mint.
+    assert_eq!(
+        env.run(&["auth", "rotate-operator", "--scope-set", "start"])
+            .code,
+        0
+    );
+    let out = env.run(&[
+        "auth",
+        "mint-token",
+        "--scope",
+        "vault:default:read",
+        "--aud",
+        "vault.default",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("--scope-set auth"), "{}", out.all());
+}
