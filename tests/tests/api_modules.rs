@@ -119,9 +119,9 @@ impl Rig {
         self.wait_op(&id)
     }
 
-    /// The `/api/modules` entry of `short`.
+    /// The `/api/modules` entry of `short` (without registry lookups).
     fn entry(&self, short: &str) -> Value {
-        let list = self.call("GET", "/api/modules", None);
+        let list = self.call("GET", "/api/modules?latest=0", None);
         assert_eq!(list.status, 200, "{}", list.body);
         list.json()["modules"]
             .as_array()
@@ -731,6 +731,10 @@ fn module_list_channel_setting_and_hub_info() {
         .unwrap();
     });
     rig.wait_running("echo", None);
+    // `?latest=0` answers from local state only.
+    let quick = rig.call("GET", "/api/modules?latest=0", None).json();
+    assert_eq!(quick["modules"][0]["latest_version"], Value::Null);
+    assert!(rig.fakes.calls("npm").is_empty());
     let list = rig.call("GET", "/api/modules", None).json();
     assert_eq!(list["supervisor_available"], true);
     assert_eq!(list["module_install_channel"], "latest");
@@ -755,6 +759,8 @@ fn module_list_channel_setting_and_hub_info() {
     assert_eq!(echo["installed_version"], "1.0.0");
     assert_eq!(echo["supervisor_status"], "running");
     assert!(echo["pid"].as_u64().is_some());
+    assert!(echo["supervisor_started_at"].as_u64().is_some(), "{echo}");
+    assert!(echo["supervisor_ready"].is_boolean(), "{echo}");
     assert_eq!(echo["package"], Value::Null);
     assert_eq!(echo["available"], false);
     assert!(echo["install_dir"].as_str().unwrap().ends_with("mods/echo"));

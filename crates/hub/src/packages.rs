@@ -5,242 +5,19 @@
 //! the hub's `PATH`. Calls block; async callers run them on a blocking thread.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use parachute_auth::{HubDb, SETTING_MODULE_INSTALL_CHANNEL};
-use parachute_home::ServiceRow;
 use parachute_os::command::{CommandError, CommandOutput, CommandRunner, SystemRunner};
 use serde_json::Value;
 
-/// A module the hub knows how to install without any file on disk: its package, registry
-/// name, display strings and the row it gets when installed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FirstParty {
-    /// Short name (`vault`): the module's name in the API and its directory under the home.
-    pub short: &'static str,
-    /// The npm package `bun add -g` installs.
-    pub package: &'static str,
-    /// Its `services.json` row name.
-    pub manifest_name: &'static str,
-    /// Human-readable name for the dashboard.
-    pub display_name: &'static str,
-    /// One-line description for the dashboard.
-    pub tagline: &'static str,
-    /// Canonical port of a seeded row.
-    pub port: u16,
-    /// Mount paths of a seeded row.
-    pub paths: &'static [&'static str],
-    /// Health path of a seeded row.
-    pub health: &'static str,
-    /// `stripPrefix` of a seeded row, when the module declares one.
-    pub strip_prefix: Option<bool>,
-}
+mod catalog;
 
-/// Version written on a seeded row until the module registers itself (the original's marker).
-pub const SEED_VERSION: &str = "0.0.0-linked";
-
-/// Every first-party module, in the recommended install order.
-pub const FIRST_PARTY: &[FirstParty] = &[
-    FirstParty {
-        short: "vault",
-        package: "@openparachute/vault",
-        manifest_name: "parachute-vault",
-        display_name: "Vault",
-        tagline: "Your private knowledge store, reachable over MCP.",
-        port: 1940,
-        paths: &["/vault/default"],
-        health: "/vault/default/health",
-        strip_prefix: None,
-    },
-    FirstParty {
-        short: "scribe",
-        package: "@openparachute/scribe",
-        manifest_name: "parachute-scribe",
-        display_name: "Scribe",
-        tagline: "Transcribes the audio recorded into your vault, on this machine.",
-        port: 1943,
-        paths: &["/scribe"],
-        health: "/scribe/health",
-        strip_prefix: Some(true),
-    },
-    FirstParty {
-        short: "runner",
-        package: "@openparachute/runner",
-        manifest_name: "parachute-runner",
-        display_name: "Runner",
-        tagline: "Runs scheduled jobs described by notes in your vault.",
-        port: 1945,
-        paths: &["/runner", "/.parachute"],
-        health: "/runner/healthz",
-        strip_prefix: Some(false),
-    },
-    FirstParty {
-        short: "surface",
-        package: "@openparachute/surface",
-        manifest_name: "parachute-surface",
-        display_name: "Surface",
-        tagline: "Hosts Parachute user interfaces such as Notes.",
-        port: 1946,
-        paths: &["/surface", "/.parachute"],
-        health: "/surface/healthz",
-        strip_prefix: Some(false),
-    },
-    FirstParty {
-        short: "channel",
-        package: "@openparachute/channel",
-        manifest_name: "parachute-channel",
-        display_name: "Channel",
-        tagline: "Delivers notifications from your modules.",
-        port: 1941,
-        paths: &["/channel"],
-        health: "/channel/health",
-        strip_prefix: None,
-    },
-    FirstParty {
-        short: "notes",
-        package: "@openparachute/notes",
-        manifest_name: "parachute-notes",
-        display_name: "Notes",
-        tagline: "The legacy Notes app; install surface for the current one.",
-        port: 1942,
-        paths: &["/notes"],
-        health: "/notes/health",
-        strip_prefix: None,
-    },
-];
-
-/// Modules `GET /api/modules` always lists, installed or not (the original's curated set).
-pub const CURATED: &[&str] = &["vault", "scribe"];
-
-impl FirstParty {
-    /// The first-party module with this short name.
-    pub fn get(short: &str) -> Option<&'static FirstParty> {
-        FIRST_PARTY.iter().find(|m| m.short == short)
-    }
-
-    /// The placeholder row an install writes when the module has none yet.
-    pub fn seed_row(&self) -> ServiceRow {
-        let mut row = ServiceRow::new(
-            self.manifest_name,
-            self.port,
-            self.paths.iter().map(|p| p.to_string()).collect(),
-            self.health,
-            SEED_VERSION,
-        );
-        row.display_name = Some(self.display_name.to_string());
-        row.tagline = Some(self.tagline.to_string());
-        row.strip_prefix = self.strip_prefix;
-        row
-    }
-}
-
-/// The package that installs the module `short`: the first-party package, else the `name` in
-/// `<installDir>/package.json` of its row. `None` when it was not installed from a registry.
-pub fn package_for(short: &str, row: Option<&ServiceRow>) -> Option<String> {
-    if let Some(first) = FirstParty::get(short) {
-        return Some(first.package.to_string());
-    }
-    let dir = row?.install_dir.as_ref()?;
-    read_package_json(dir)?
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .map(str::to_string)
-}
-
-/// The `version` in `<dir>/package.json`, if any.
-pub fn package_version(dir: &Path) -> Option<String> {
-    read_package_json(dir)?
-        .get("version")
-        .and_then(Value::as_str)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-}
-
-fn read_package_json(dir: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// A registry dist-tag modules are installed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// Stable releases.
-    Latest,
-    /// Release candidates.
-    Rc,
-}
-
-impl Channel {
-    /// Parses `latest` or `rc` (exactly).
-    pub fn parse(raw: &str) -> Option<Channel> {
-        match raw {
-            "latest" => Some(Channel::Latest),
-            "rc" => Some(Channel::Rc),
-            _ => None,
-        }
-    }
-
-    /// The dist-tag spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Latest => "latest",
-            Channel::Rc => "rc",
-        }
-    }
-}
-
-/// Environment variables that pin the channel, strongest first.
-pub const CHANNEL_ENV: &[&str] = &["PARACHUTE_INSTALL_CHANNEL", "PARACHUTE_MODULE_CHANNEL"];
-
-/// The channel pinned by the environment, if a valid one is (an invalid value is logged and
-/// ignored).
-pub fn channel_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<Channel> {
-    for key in CHANNEL_ENV {
-        let Some(raw) = lookup(key).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        match Channel::parse(&raw) {
-            Some(channel) => return Some(channel),
-            None => {
-                tracing::warn!("{key}={raw:?} is not a channel (use latest or rc); ignoring it")
-            }
-        }
-    }
-    None
-}
-
-/// The channel in force: the environment, else the `module_install_channel` setting, else
-/// `latest`.
-pub fn effective_channel(db: &HubDb) -> Channel {
-    channel_from_env(|k| std::env::var(k).ok())
-        .or_else(|| stored_channel(db))
-        .unwrap_or(Channel::Latest)
-}
-
-/// The channel stored in `hub_settings`, if valid.
-pub fn stored_channel(db: &HubDb) -> Option<Channel> {
-    db.setting(SETTING_MODULE_INSTALL_CHANNEL)
-        .ok()
-        .flatten()
-        .and_then(|v| Channel::parse(&v))
-}
-
-/// Picks the version of `channel` out of `npm view <pkg> dist-tags --json` output, falling
-/// back to `latest` when the package has no such tag.
-pub fn parse_dist_tags(stdout: &str, channel: Channel) -> Option<String> {
-    let tags: Value = serde_json::from_str(stdout.trim()).ok()?;
-    let pick = |tag: &str| {
-        tags.get(tag)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    pick(channel.as_str()).or_else(|| pick("latest"))
-}
+pub use catalog::{
+    CHANNEL_ENV, CURATED, Channel, FIRST_PARTY, FirstParty, SEED_VERSION, channel_from_env,
+    effective_channel, package_for, package_version, parse_dist_tags, stored_channel,
+};
 
 /// Why a package-manager command failed.
 #[derive(Debug, thiserror::Error)]
@@ -262,6 +39,13 @@ pub enum PackageError {
         code: Option<i32>,
         /// The last lines it wrote to stderr (else stdout).
         stderr_tail: String,
+    },
+    /// The command ran to its end, but its exit status was collected by the hub's child reaper
+    /// before the runner could read it (see [`status_lost`]).
+    #[error("`{command}` finished, but its exit status was lost")]
+    StatusLost {
+        /// The command line.
+        command: String,
     },
     /// The command could not be run or did not finish in time.
     #[error("could not run `{command}`: {source}")]
@@ -306,6 +90,10 @@ impl PackageError {
                 "exit_code": code,
                 "stderr_tail": stderr_tail,
             }),
+            PackageError::StatusLost { command } => serde_json::json!({
+                "error_type": "status_lost",
+                "command": command,
+            }),
             PackageError::Run { command, source } => serde_json::json!({
                 "error_type": "command_failed",
                 "command": command,
@@ -324,6 +112,14 @@ pub fn output_tail(output: &CommandOutput, lines: usize) -> String {
     };
     let kept: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     kept[kept.len().saturating_sub(lines)..].join("\n")
+}
+
+/// True when a command failed only because its exit status was already collected: the hub is
+/// a child subreaper whose reaper (in `serve`) may reap any child it does not know as a module,
+/// including the runner's own `bun`/`npm` between their exit and the runner's `wait`.
+pub fn status_lost(err: &CommandError) -> bool {
+    matches!(err, CommandError::Io { source, .. }
+        if source.raw_os_error() == Some(nix::errno::Errno::ECHILD as i32))
 }
 
 /// How long a `bun add`/`bun remove` may run before it is killed.
@@ -427,6 +223,9 @@ impl Packages {
             .run_with_timeout("bun", args, BUN_TIMEOUT)
             .map_err(|source| match source {
                 CommandError::NotFound { program } => PackageError::Missing { program },
+                source if status_lost(&source) => PackageError::StatusLost {
+                    command: command.clone(),
+                },
                 source => PackageError::Run {
                     command: command.clone(),
                     source,
@@ -489,11 +288,18 @@ impl Packages {
     }
 
     fn npm_dist_tag(&self, package: &str, channel: Channel) -> Option<String> {
-        let output = self.inner.runner.run_with_timeout(
-            "npm",
-            &["view", package, "dist-tags", "--json"],
-            NPM_TIMEOUT,
-        );
+        let args = ["view", package, "dist-tags", "--json"];
+        let mut output = self
+            .inner
+            .runner
+            .run_with_timeout("npm", &args, NPM_TIMEOUT);
+        if output.as_ref().is_err_and(status_lost) {
+            // Asking again is harmless and almost never races the reaper twice.
+            output = self
+                .inner
+                .runner
+                .run_with_timeout("npm", &args, NPM_TIMEOUT);
+        }
         match output {
             Ok(out) if out.success() => parse_dist_tags(&out.stdout, channel),
             Ok(out) => {
@@ -511,108 +317,87 @@ impl Packages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[test]
-    fn first_party_packages_and_seed_rows() {
-        let vault = FirstParty::get("vault").unwrap();
-        assert_eq!(vault.package, "@openparachute/vault");
-        let row = vault.seed_row();
-        assert_eq!(row.name, "parachute-vault");
-        assert_eq!(row.port, 1940);
-        assert_eq!(row.version, SEED_VERSION);
-        assert!(row.validate().is_ok());
-        for module in FIRST_PARTY {
-            assert!(module.seed_row().validate().is_ok(), "{}", module.short);
-            assert_eq!(
-                parachute_home::services::known_short(module.manifest_name),
-                Some(module.short)
-            );
-            assert_eq!(
-                parachute_home::services::canonical_port(module.short),
-                Some(module.port)
-            );
-        }
-        assert!(FirstParty::get("acme").is_none());
-        assert_eq!(
-            package_for("scribe", None).as_deref(),
-            Some("@openparachute/scribe")
-        );
-        assert_eq!(package_for("acme", None), None);
+    /// Simulates the hub's reaper winning the race for the first `lost` commands, then answers
+    /// `out` (the race cannot be provoked on demand with a real process).
+    struct Reaped {
+        lost: usize,
+        calls: AtomicUsize,
+        out: CommandOutput,
     }
 
-    #[test]
-    fn third_party_package_comes_from_install_dir() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut row = ServiceRow::new("acme", 4000, vec!["/acme".into()], "/health", "1.0.0");
-        assert_eq!(package_for("acme", Some(&row)), None);
-        row.install_dir = Some(dir.path().to_path_buf());
-        assert_eq!(package_for("acme", Some(&row)), None);
-        std::fs::write(
-            dir.path().join("package.json"),
-            r#"{"name":"@acme/widget","version":"2.1.0"}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            package_for("acme", Some(&row)).as_deref(),
-            Some("@acme/widget")
-        );
-        assert_eq!(package_version(dir.path()).as_deref(), Some("2.1.0"));
-    }
-
-    #[test]
-    fn channels_parse_strictly_and_env_wins_in_order() {
-        assert_eq!(Channel::parse("rc"), Some(Channel::Rc));
-        assert_eq!(Channel::parse("latest"), Some(Channel::Latest));
-        assert_eq!(Channel::parse("RC"), None);
-        assert_eq!(Channel::parse(""), None);
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| *key == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(channel_from_env(env(&[])), None);
-        assert_eq!(
-            channel_from_env(env(&[("PARACHUTE_MODULE_CHANNEL", "rc")])),
-            Some(Channel::Rc)
-        );
-        assert_eq!(
-            channel_from_env(env(&[
-                ("PARACHUTE_INSTALL_CHANNEL", "latest"),
-                ("PARACHUTE_MODULE_CHANNEL", "rc")
-            ])),
-            Some(Channel::Latest)
-        );
-        assert_eq!(
-            channel_from_env(env(&[
-                ("PARACHUTE_INSTALL_CHANNEL", "banana"),
-                ("PARACHUTE_MODULE_CHANNEL", "rc")
-            ])),
-            Some(Channel::Rc)
-        );
-    }
-
-    #[test]
-    fn dist_tags_pick_the_channel_then_latest() {
-        let out = "{\n  \"latest\": \"1.2.0\",\n  \"rc\": \"1.3.0-rc.2\"\n}\n";
-        assert_eq!(
-            parse_dist_tags(out, Channel::Rc).as_deref(),
-            Some("1.3.0-rc.2")
-        );
-        assert_eq!(
-            parse_dist_tags(out, Channel::Latest).as_deref(),
-            Some("1.2.0")
-        );
-        assert_eq!(
-            parse_dist_tags(r#"{"latest":"1.0.0"}"#, Channel::Rc).as_deref(),
-            Some("1.0.0")
-        );
-        assert_eq!(parse_dist_tags("not json", Channel::Latest), None);
-        assert_eq!(
-            parse_dist_tags(r#"{"error":{"code":"E404"}}"#, Channel::Latest),
+    impl CommandRunner for Reaped {
+        fn which(&self, _: &str) -> Option<PathBuf> {
             None
+        }
+        fn run(&self, program: &str, args: &[&str]) -> Result<CommandOutput, CommandError> {
+            self.run_with_timeout(program, args, Duration::from_secs(1))
+        }
+        fn run_with_timeout(
+            &self,
+            program: &str,
+            _: &[&str],
+            _: Duration,
+        ) -> Result<CommandOutput, CommandError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.lost {
+                return Err(CommandError::Io {
+                    program: program.into(),
+                    source: std::io::Error::from_raw_os_error(nix::errno::Errno::ECHILD as i32),
+                });
+            }
+            Ok(self.out.clone())
+        }
+        fn spawn_detached(
+            &self,
+            _: &str,
+            _: &[&str],
+            _: Option<&Path>,
+        ) -> Result<u32, CommandError> {
+            unreachable!("not used by Packages")
+        }
+    }
+
+    fn reaped(lost: usize, stdout: &str) -> (Arc<Reaped>, Packages) {
+        let runner = Arc::new(Reaped {
+            lost,
+            calls: AtomicUsize::new(0),
+            out: CommandOutput {
+                code: Some(0),
+                stdout: stdout.into(),
+                stderr: String::new(),
+            },
+        });
+        (runner.clone(), Packages::new(runner, Vec::new()))
+    }
+
+    #[test]
+    fn a_reaped_bun_is_reported_as_status_lost() {
+        let (_, packages) = reaped(1, "");
+        let err = packages
+            .add_global("@openparachute/vault", Channel::Latest)
+            .unwrap_err();
+        assert!(matches!(err, PackageError::StatusLost { .. }), "{err}");
+        assert_eq!(err.detail()["error_type"], "status_lost");
+    }
+
+    #[tokio::test]
+    async fn a_reaped_npm_is_asked_again_and_answers_are_cached() {
+        let (runner, packages) = reaped(1, r#"{"latest":"2.0.0"}"#);
+        let v = packages
+            .latest_version("@openparachute/vault", Channel::Rc)
+            .await;
+        assert_eq!(v.as_deref(), Some("2.0.0"));
+        assert_eq!(runner.calls.load(Ordering::SeqCst), 2);
+        let again = packages
+            .latest_version("@openparachute/vault", Channel::Rc)
+            .await;
+        assert_eq!(again.as_deref(), Some("2.0.0"));
+        assert_eq!(
+            runner.calls.load(Ordering::SeqCst),
+            2,
+            "served from the cache"
         );
     }
 

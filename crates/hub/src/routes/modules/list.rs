@@ -1,12 +1,14 @@
 //! `GET /api/modules` (the dashboard's module list) and `PUT /api/modules/channel`.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use parachute_home::ServiceRow;
 use parachute_home::services::{self, ModuleJson};
-use parachute_supervisor::ModuleState;
+use parachute_supervisor::{ModuleState, epoch_ms};
 use serde_json::{Map, Value, json};
 
 use super::install::invalid_channel;
@@ -28,12 +30,17 @@ struct Entry {
 /// `GET /api/modules` (scope `parachute:host:auth`): the curated first-party modules (vault,
 /// scribe) whether installed or not, then every other module row in `services.json` order,
 /// then anything the supervisor runs that has no row any more. `latest_version` comes from the
-/// registry (cached, `null` when unknown).
+/// registry (cached, `null` when unknown); `?latest=0|false` skips the registry entirely (for
+/// callers such as `parachute status` that only want the live state, fast).
 pub async fn modules(
     State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     require_scope(&state, &headers, SCOPE_HOST_AUTH)?;
+    let want_latest = !query
+        .get("latest")
+        .is_some_and(|v| v == "0" || v == "false");
     let manifest = services::read_lenient(state.home()).manifest;
     let snapshots = state.supervisor().snapshots();
     let mut entries: Vec<Entry> = Vec::new();
@@ -69,8 +76,8 @@ pub async fn modules(
         let packages = state.packages().clone();
         async move {
             match package {
-                Some(p) => packages.latest_version(&p, channel).await,
-                None => None,
+                Some(p) if want_latest => packages.latest_version(&p, channel).await,
+                _ => None,
             }
         }
     });
@@ -117,6 +124,9 @@ fn describe(entry: &Entry, latest: Option<String>) -> Value {
         "port": row.map(|r| r.port),
         "supervisor_status": module.map(|m| m.status),
         "pid": module.and_then(|m| m.pid),
+        "supervisor_started_at": module.and_then(|m| m.started_at).map(epoch_ms),
+        "supervisor_ready": module.map(|m| m.ready),
+        "supervisor_restarts": module.map(|m| m.total_restarts),
         "supervisor_start_error": module.and_then(|m| m.start_error.clone()),
         "install_dir": row.and_then(|r| r.install_dir.as_ref()).map(|d| d.display().to_string()),
         "uis": row.map(uis).unwrap_or_default(),
