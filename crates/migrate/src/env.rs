@@ -69,6 +69,20 @@ impl MigrateEnv {
         })
     }
 
+    /// An environment for a home and manager the caller already has (a lifecycle verb):
+    /// the hub port is `PORT` when set, else 1939, and the unit runs this program's `serve`.
+    pub fn from_parts(home: &Home, units: &ManagedUnit) -> Result<Self, MigrateError> {
+        let home = absolute_home(home.clone());
+        let port = port_from(std::env::var("PORT").ok())?;
+        let hub = HubUnitConfig::for_current_exe(home.root(), port, units.env().home_dir.clone())?;
+        Ok(Self {
+            home,
+            units: units.clone(),
+            hub,
+            timing: Timing::default(),
+        })
+    }
+
     /// The hub port.
     pub fn port(&self) -> u16 {
         self.hub.port

@@ -31,11 +31,15 @@ pub mod offer;
 pub mod procs;
 pub mod sweep;
 pub mod teardown;
+#[cfg(test)]
+mod test_support;
 
 pub use console::{Prompt, Scripted, Terminal, is_yes};
 pub use cutover::{CutoverOutcome, CutoverReport, cut_over};
 pub use env::{DEFAULT_HUB_PORT, MigrateEnv, Timing, port_from};
 pub use error::MigrateError;
-pub use offer::{OfferOutcome, legacy_offer, legacy_offer_from_process, would_offer};
+pub use offer::{
+    OfferOutcome, legacy_offer, legacy_offer_from_process, legacy_offer_with, would_offer,
+};
 pub use sweep::{SweepMode, SweepRequest, run_sweep};
 pub use teardown::teardown;

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
+use parachute_home::Home;
 use parachute_os::CommandRunner;
+use parachute_unit::{ManagedUnit, UnitId};
 
 use crate::console::{Prompt, is_yes};
 use crate::cutover::{CutoverReport, cut_over};
@@ -91,8 +93,104 @@ pub fn legacy_offer_from_process(
     }
 }
 
+/// [`legacy_offer`] for a lifecycle verb that already holds the home and the unit manager:
+/// `None` to carry on, `Some(code)` to stop with that exit code. Costs two file checks when
+/// there is nothing to offer.
+pub fn legacy_offer_with(home: &Home, units: &ManagedUnit, io: &mut dyn Prompt) -> Option<i32> {
+    if units.is_installed(&UnitId::hub()) || !legacy::has_prior_detached(home) {
+        return None;
+    }
+    match MigrateEnv::from_parts(home, units) {
+        Ok(env) => legacy_offer(&env, io).exit_code(),
+        Err(e) => {
+            io.say(&format!("parachute: {e}"));
+            Some(1)
+        }
+    }
+}
+
 /// Whether the offer would be made for `env` (no unit, legacy pid files present), without
 /// saying anything.
 pub fn would_offer(env: &MigrateEnv) -> bool {
     !env.unit_installed() && legacy::has_prior_detached(&env.home)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::Scripted;
+    use crate::test_support::{fixture, fixture_with};
+    use parachute_unit::ManagerKind;
+
+    const ROW: &str = r#"{"services":[{"name":"alpha","port":5999,"paths":["/alpha"],"health":"/health","version":"1"}]}"#;
+
+    #[test]
+    fn a_clean_box_gets_no_offer() {
+        let f = fixture();
+        f.write("services.json", ROW);
+        let mut io = Scripted::answering(&["y"]);
+        assert_eq!(legacy_offer(&f.env, &mut io), OfferOutcome::NoOffer);
+        assert!(io.lines.is_empty() && io.questions.is_empty());
+        assert!(!would_offer(&f.env));
+        assert_eq!(legacy_offer_with(&f.env.home, &f.env.units, &mut io), None);
+    }
+
+    #[test]
+    fn without_a_terminal_the_command_is_printed_and_the_verb_fails() {
+        let f = fixture();
+        f.write("services.json", ROW);
+        f.write("alpha/run/alpha.pid", "999999\n");
+        assert!(would_offer(&f.env));
+        let mut io = Scripted::non_interactive();
+        let outcome = legacy_offer(&f.env, &mut io);
+        assert_eq!(outcome, OfferOutcome::Printed);
+        assert_eq!(outcome.exit_code(), Some(1));
+        assert!(io.questions.is_empty());
+        assert!(
+            io.text().contains("  parachute migrate --to-supervised"),
+            "{}",
+            io.text()
+        );
+        assert!(f.exists("alpha/run/alpha.pid"), "nothing touched");
+    }
+
+    #[test]
+    fn at_a_terminal_no_is_the_default() {
+        let f = fixture();
+        f.write("hub/run/hub.pid", "999999\n");
+        let mut io = Scripted::answering(&[""]);
+        let outcome = legacy_offer(&f.env, &mut io);
+        assert_eq!(outcome, OfferOutcome::Declined);
+        assert_eq!(outcome.exit_code(), Some(1));
+        assert_eq!(io.questions, ["Migrate to the supervised hub now? [y/N] "]);
+        assert!(io.text().contains("Skipped"), "{}", io.text());
+        assert!(f.exists("hub/run/hub.pid"));
+    }
+
+    #[test]
+    fn yes_runs_the_cutover_and_a_failure_stops_the_verb() {
+        let f = fixture();
+        f.write("hub/run/hub.pid", "999999\n");
+        let mut io = Scripted::answering(&["y"]);
+        let outcome = legacy_offer(&f.env, &mut io);
+        let OfferOutcome::MigrateFailed(report) = &outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(report.outcome, crate::CutoverOutcome::NoManager);
+        assert_eq!(outcome.exit_code(), Some(1));
+        assert!(io.text().contains("No service manager"), "{}", io.text());
+    }
+
+    #[test]
+    fn an_installed_unit_means_no_offer() {
+        let f = fixture_with(ManagerKind::Systemd);
+        f.write("hub/run/hub.pid", "999999\n");
+        let units = f.dir.path().join("units");
+        std::fs::create_dir_all(&units).unwrap();
+        std::fs::write(units.join("parachute-hub.service"), "[Service]\n").unwrap();
+        let mut io = Scripted::answering(&["y"]);
+        assert_eq!(legacy_offer(&f.env, &mut io), OfferOutcome::NoOffer);
+        assert_eq!(legacy_offer_with(&f.env.home, &f.env.units, &mut io), None);
+        assert!(io.lines.is_empty());
+    }
 }

@@ -1,61 +1,8 @@
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-
-use parachute_os::SystemRunner;
-use parachute_unit::{HubUnitConfig, ManagedUnit, ManagerKind, UnitEnv};
 
 use super::*;
 use crate::console::Scripted;
-use crate::env::Timing;
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    env: MigrateEnv,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("home");
-    std::fs::create_dir_all(&root).unwrap();
-    // A port nothing listens on: bind, note, release.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let unit_env = UnitEnv {
-        uid: 1000,
-        user_name: "tester".into(),
-        home_dir: dir.path().into(),
-        unit_dir_override: Some(dir.path().join("units")),
-        scope_override: None,
-        manager_override: Some(ManagerKind::None),
-    };
-    let runner = Arc::new(SystemRunner::with_search_path(dir.path().join("no-tools")));
-    let env = MigrateEnv {
-        home: Home::at(&root),
-        units: ManagedUnit::new(runner, ManagerKind::None, unit_env),
-        hub: HubUnitConfig {
-            exe: "/bin/true".into(),
-            parachute_home: root,
-            port,
-            user_home: dir.path().into(),
-        },
-        timing: Timing::default(),
-    };
-    Fixture { dir, env }
-}
-
-impl Fixture {
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.env.home.root().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    fn exists(&self, rel: &str) -> bool {
-        self.env.home.root().join(rel).exists()
-    }
-}
+use crate::test_support::fixture;
 
 fn at(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs)

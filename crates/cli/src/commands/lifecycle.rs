@@ -76,8 +76,8 @@ pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
 /// non-interactive hint, failed cutover). Returns `None` to carry on: nothing to offer, or a
 /// cutover that installed the unit (the verb then proceeds through it).
 pub fn legacy_offer(home: &Home, units: &ManagedUnit, verb: Verb) -> Option<i32> {
-    let _ = (home, units, verb);
-    None
+    let _ = verb;
+    parachute_migrate::legacy_offer_with(home, units, &mut parachute_migrate::Terminal)
 }
 
 /// What to do when there is no hub unit to drive. `hub_up`: a hub started by hand answers.
