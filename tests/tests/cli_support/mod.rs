@@ -237,7 +237,7 @@ pub fn table_rows(stdout: &str) -> Vec<Vec<String>> {
         .lines()
         .skip(1)
         .filter(|l| !l.starts_with("  "))
-        .map(|l| split_cells(l))
+        .map(split_cells)
         .collect()
 }
 
