@@ -77,9 +77,12 @@ pub(crate) fn propagate(
     let outcomes = restart(home, &to_restart);
     for outcome in &outcomes {
         match outcome {
-            RestartOutcome::Restarted { short } => {
-                log.ok(format!("{short} restarted with the new hub origin."));
-            }
+            RestartOutcome::Restarted { short } => match target {
+                Some(origin) => log.ok(format!("{short} restarted; it now uses {origin}.")),
+                None => log.ok(format!(
+                    "{short} restarted; it is back on its loopback origin."
+                )),
+            },
             RestartOutcome::NotRunning { short } => log.info(format!(
                 "  {short} is not running under the hub; it reads the new origin when it starts."
             )),

@@ -85,7 +85,12 @@ pub(crate) fn up(
     discovery::write_files(&exp.home, &url)?;
 
     let target = format!("http://127.0.0.1:{port}/");
-    log.info(format!("Exposing {url} ({}) → {target}", label(funnel)));
+    let audience = if funnel {
+        "the internet (Funnel)"
+    } else {
+        "your tailnet"
+    };
+    log.info(format!("Exposing {url} to {audience} → {target}"));
     let args = bringup_args(funnel, HTTPS_PORT, "/", &target);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     log.command(&[&["tailscale"][..], &argv].concat());

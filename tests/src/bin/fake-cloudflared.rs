@@ -342,11 +342,11 @@ fn main() {
         }
         "tunnel" => {
             let rest = &args[1..];
-            if let Some(i) = rest.iter().position(|a| a == "--config") {
-                if rest.last().map(String::as_str) == Some("run") {
-                    let config = PathBuf::from(rest.get(i + 1).cloned().unwrap_or_default());
-                    run_connector(&state, &config);
-                }
+            if let Some(i) = rest.iter().position(|a| a == "--config")
+                && rest.last().map(String::as_str) == Some("run")
+            {
+                let config = PathBuf::from(rest.get(i + 1).cloned().unwrap_or_default());
+                run_connector(&state, &config);
             }
             tunnel_cmd(&state, rest);
         }
