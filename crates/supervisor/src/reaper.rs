@@ -2,8 +2,12 @@
 //!
 //! When a module's grandchild outlives its parent it would normally be re-parented to PID 1,
 //! which on some machines (containers, sandboxes) never reaps it. As a child subreaper the hub
-//! adopts such orphans instead and reaps them here. Our direct children are left to tokio,
-//! which waits on them itself: we only reap adopted zombies whose pids we did not spawn.
+//! adopts such orphans instead and reaps them here.
+//!
+//! Only adopted processes are reaped: zombies that are ours *and* sit outside the hub's own
+//! process group. Every module runs in a group of its own, so its orphaned descendants do too;
+//! commands the hub runs directly (`bun`, `npm`, `systemctl`, …) stay in the hub's group and
+//! are waited on by whoever spawned them, and module leaders are excluded by `is_ours`.
 
 use std::time::Duration;
 
@@ -42,6 +46,8 @@ pub fn become_subreaper(
 #[cfg(target_os = "linux")]
 fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
     let me = std::process::id();
+    // SAFETY: getpgrp has no preconditions.
+    let my_group = unsafe { libc::getpgrp() } as u32;
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return;
     };
@@ -62,7 +68,8 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
         let mut fields = rest.split_whitespace();
         let state = fields.next();
         let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-        if state == Some("Z") && ppid == Some(me) && !is_ours(pid) {
+        let group = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if state == Some("Z") && ppid == Some(me) && group != Some(my_group) && !is_ours(pid) {
             // SAFETY: waitpid on one specific zombie child of ours, non-blocking.
             unsafe {
                 libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG);
