@@ -196,3 +196,62 @@ fn a_bad_port_is_refused_before_anything_happens() {
     assert!(run.text.contains("PORT"), "{}", run.text);
     assert!(stand.calls("systemctl").is_empty());
 }
+
+#[test]
+fn init_expose_tailnet_puts_the_hub_on_the_tailnet_once() {
+    let stand = Stand::new();
+    stand.fakes.add("tailscale");
+    stand.write(
+        "services.json",
+        &serde_json::json!({"services": [{
+            "name": "alpha", "port": parachute_tests::free_port(), "paths": ["/alpha"],
+            "health": "/health", "version": "1.0.0"
+        }]})
+        .to_string(),
+    );
+    parachute_tests::auth::ensure_admin(&stand.home());
+    let run = stand.cli(&["init", "--no-browser", "--expose", "tailnet"]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    let target = format!("http://127.0.0.1:{}/", stand.port);
+    assert!(
+        stand.calls("tailscale").contains(&argv(&[
+            "serve",
+            "--bg",
+            "--https=443",
+            "--set-path=/",
+            &target
+        ])),
+        "{:?}",
+        stand.calls("tailscale")
+    );
+    assert!(stand.exists("expose-state.json"));
+    assert!(
+        run.text
+            .contains("Dashboard: https://mybox.tail1a2b3c.ts.net/admin/"),
+        "{}",
+        run.text
+    );
+
+    stand.clear_calls("tailscale");
+    stand.clear_calls("systemctl");
+    let again = stand.cli(&["init", "--no-browser", "--expose", "tailnet"]);
+    assert_eq!(again.code, 0, "{}", again.text);
+    assert!(again.text.contains("already exposed"), "{}", again.text);
+    assert!(again.text.contains("Nothing changed"), "{}", again.text);
+    assert!(stand.calls("tailscale").is_empty());
+    assert!(stand.calls("systemctl").is_empty());
+}
+
+#[test]
+fn init_expose_cloudflare_without_a_terminal_asks_for_the_expose_command() {
+    let stand = Stand::new();
+    let run = stand.cli(&["init", "--no-browser", "--expose", "cloudflare"]);
+    assert_eq!(run.code, 1, "{}", run.text);
+    assert!(
+        run.text
+            .contains("parachute expose cloudflare --domain <host>"),
+        "{}",
+        run.text
+    );
+    wait_health(stand.port).expect("the hub itself was set up");
+}

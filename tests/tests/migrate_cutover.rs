@@ -394,13 +394,12 @@ fn teardown_removes_the_unit_and_keeps_the_data() {
     let run = stand.cli(&["migrate", "--teardown"]);
     assert_eq!(run.code, 0, "{}", run.text);
     assert!(run.text.contains("untouched"), "{}", run.text);
-    assert_eq!(
-        stand.calls("systemctl"),
-        vec![
-            argv(&["--user", "disable", "--now", UNIT]),
-            argv(&["--user", "daemon-reload"]),
-        ]
-    );
+    let mut expected = vec![
+        argv(&["--user", "disable", "--now", UNIT]),
+        argv(&["--user", "daemon-reload"]),
+    ];
+    expected.extend(stale_probes(&KNOWN));
+    assert_eq!(stand.calls("systemctl"), expected);
     assert!(!stand.unit_file().exists());
     assert!(
         wait_for(Duration::from_secs(30), || parachute_tests::pid_gone(pid)
@@ -436,4 +435,61 @@ fn without_a_service_manager_nothing_is_touched() {
     assert!(run.text.contains("No service manager"), "{}", run.text);
     assert!(alpha.alive());
     assert!(stand.exists("alpha/run/alpha.pid"));
+}
+
+#[test]
+fn an_old_per_module_unit_is_disabled_so_it_cannot_take_the_port_back() {
+    let stand = Stand::new();
+    let vault_port = free_port();
+    stand.write(
+        "services.json",
+        &serde_json::json!({"services": [{
+            "name": "parachute-vault", "port": vault_port, "paths": ["/vault/default"],
+            "health": "/health", "version": "0.3.6"
+        }]})
+        .to_string(),
+    );
+    std::fs::create_dir_all(stand.unit_dir()).unwrap();
+    let stale = "parachute-vault.service";
+    std::fs::write(
+        stand.unit_dir().join(stale),
+        format!(
+            "[Unit]\nDescription=old vault\n\n[Service]\nEnvironment=PORT={vault_port}\n\
+             ExecStart={}\nRestart=always\n\n[Install]\nWantedBy=default.target\n",
+            bin("test-module").display()
+        ),
+    )
+    .unwrap();
+    assert!(
+        stand
+            .systemctl(&["--user", "enable", "--now", stale])
+            .status
+            .success()
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            parachute_os::port::is_listening(vault_port, Duration::from_millis(500)).then_some(())
+        })
+        .is_some()
+    );
+    stand.clear_calls("systemctl");
+
+    let run = stand.cli(&["migrate", "--to-supervised"]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    assert!(
+        run.text
+            .contains("disabled the old per-module unit parachute-vault.service"),
+        "{}",
+        run.text
+    );
+    assert!(
+        stand
+            .calls("systemctl")
+            .contains(&argv(&["--user", "disable", "--now", stale])),
+        "{:?}",
+        stand.calls("systemctl")
+    );
+    let out = stand.systemctl(&["--user", "is-enabled", stale]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "disabled");
+    wait_health(stand.port).expect("hub healthy");
 }

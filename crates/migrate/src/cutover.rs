@@ -188,24 +188,7 @@ pub fn cut_over(env: &MigrateEnv, io: &mut dyn Prompt) -> CutoverReport {
     let targets = legacy::module_targets(&env.home);
 
     // Step 4: per-module units of older installs would take the module ports back.
-    let mut stale_shorts: Vec<String> = parachute_home::CANONICAL_PORTS
-        .iter()
-        .map(|(s, _)| s.to_string())
-        .filter(|s| s != "hub")
-        .collect();
-    for t in &targets {
-        if !stale_shorts.contains(&t.short) {
-            stale_shorts.push(t.short.clone());
-        }
-    }
-    let shorts: Vec<&str> = stale_shorts.iter().map(String::as_str).collect();
-    let stale = env.units.disable_stale_module_units(&shorts);
-    for unit in &stale.disabled {
-        io.say(&format!("  ✓ disabled the old per-module unit {unit}"));
-    }
-    for w in &stale.warnings {
-        io.say(&format!("  ⚠ {w}"));
-    }
+    disable_stale_units(env, &targets, io);
 
     // Step 5: the detached hub and modules, by pid file.
     io.say("Stopping the detached hub and modules…");
@@ -324,6 +307,29 @@ pub fn cut_over(env: &MigrateEnv, io: &mut dyn Prompt) -> CutoverReport {
             "`parachute start|stop|restart <module>` now go through the running hub.".into(),
         ],
     )
+}
+
+/// Disables the per-module units of older installs (every first-party module, plus each
+/// `services.json` module), saying what was done and what needs a person.
+pub(crate) fn disable_stale_units(env: &MigrateEnv, targets: &[ModuleTarget], io: &mut dyn Prompt) {
+    let mut shorts: Vec<String> = parachute_home::CANONICAL_PORTS
+        .iter()
+        .map(|(s, _)| s.to_string())
+        .filter(|s| s != "hub")
+        .collect();
+    for t in targets {
+        if !shorts.contains(&t.short) {
+            shorts.push(t.short.clone());
+        }
+    }
+    let shorts: Vec<&str> = shorts.iter().map(String::as_str).collect();
+    let stale = env.units.disable_stale_module_units(&shorts);
+    for unit in &stale.disabled {
+        io.say(&format!("  ✓ disabled the old per-module unit {unit}"));
+    }
+    for w in &stale.warnings {
+        io.say(&format!("  ⚠ {w}"));
+    }
 }
 
 fn no_manager_messages() -> Vec<String> {

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use parachute_auth::{HubDb, OperatorScopeSet, OperatorToken, mint_operator};
+use parachute_expose::{CloudflareTarget, ExposeConfig, Exposure, Line, Target, UpOptions};
 use parachute_home::{ExposeState, expose_state};
 use parachute_migrate::legacy::{self, RecordState};
 use parachute_migrate::procs;
@@ -29,6 +30,7 @@ pub fn run(args: &InitArgs) -> i32 {
     let mut io = Terminal;
     Init {
         env: &env,
+        runner_arc: runner.clone(),
         runner: runner.as_ref(),
         args,
         io: &mut io,
@@ -40,6 +42,8 @@ pub fn run(args: &InitArgs) -> i32 {
 struct Init<'a> {
     /// The machine: home, manager, hub unit, port.
     env: &'a MigrateEnv,
+    /// Runs the exposure tools (`tailscale`, `cloudflared`).
+    runner_arc: Arc<dyn CommandRunner>,
     /// Runs the browser opener.
     runner: &'a dyn CommandRunner,
     /// The flags.
@@ -272,21 +276,60 @@ impl Init<'_> {
             None if self.args.no_expose_prompt || !self.io.is_interactive() => None,
             None => self.ask_exposure(),
         };
-        match choice {
-            None => self.io.say(
-                "  Exposure skipped. Later: `parachute expose tailnet`, or `parachute expose cloudflare --domain <host>`.",
-            ),
-            Some(InitExpose::None) => self.io.say(
-                "✓ The hub stays reachable from this machine only (127.0.0.1). Later: `parachute expose tailnet` or `parachute expose cloudflare --domain <host>`.",
-            ),
-            Some(InitExpose::Tailnet) => self.io.say(
-                "  To reach the hub from your tailnet, run `parachute expose tailnet` (it needs Tailscale signed in).",
-            ),
-            Some(InitExpose::Cloudflare) => self.io.say(
-                "  To publish the hub through a Cloudflare tunnel, run `parachute expose cloudflare --domain <host>` (it needs `cloudflared tunnel login` first).",
-            ),
+        let target = match choice {
+            None => {
+                self.io.say(
+                    "  Exposure skipped. Later: `parachute expose tailnet`, or `parachute expose cloudflare --domain <host>`.",
+                );
+                return Ok((None, false));
+            }
+            Some(InitExpose::None) => {
+                self.io.say(
+                    "✓ The hub stays reachable from this machine only (127.0.0.1). Later: `parachute expose tailnet` or `parachute expose cloudflare --domain <host>`.",
+                );
+                return Ok((None, false));
+            }
+            Some(InitExpose::Tailnet) => Target::Tailnet,
+            Some(InitExpose::Cloudflare) => {
+                let host = if self.io.is_interactive() {
+                    self.io
+                        .ask("Public hostname for the Cloudflare tunnel (e.g. hub.example.com): ")
+                } else {
+                    String::new()
+                };
+                if host.trim().is_empty() {
+                    self.io.say(
+                        "✗ A Cloudflare tunnel needs a public hostname, and there is no terminal to ask for one. Run `parachute expose cloudflare --domain <host>`.",
+                    );
+                    return Err(1);
+                }
+                match CloudflareTarget::new(&host, None) {
+                    Ok(cf) => Target::Cloudflare(cf),
+                    Err(e) => {
+                        self.io.say(&format!("✗ {e}"));
+                        return Err(1);
+                    }
+                }
+            }
+        };
+        self.io.say("");
+        self.io
+            .say(&format!("Setting up exposure: {}…", target.label()));
+        let mut config = ExposeConfig::for_user_home(&self.env.units.env().home_dir);
+        config.progress = Some(Arc::new(|line: &Line| println!("{}", line.render())));
+        let exposure = Exposure::new(
+            self.env.home.clone(),
+            self.runner_arc.clone(),
+            self.env.units.clone(),
+            config,
+        );
+        match exposure.up(&target, &UpOptions::default()) {
+            Ok(_) => Ok((expose_state::read(&self.env.home).ok().flatten(), true)),
+            Err(e) => {
+                self.io.say(&format!("✗ {e}"));
+                Err(1)
+            }
         }
-        Ok((None, false))
     }
 
     /// The exposure menu (terminal only): up to five tries, `q` skips.
