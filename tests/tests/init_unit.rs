@@ -255,3 +255,41 @@ fn init_expose_cloudflare_without_a_terminal_asks_for_the_expose_command() {
     );
     wait_health(stand.port).expect("the hub itself was set up");
 }
+
+#[test]
+fn under_launchd_init_bootstraps_the_agent_once() {
+    let mut stand = Stand::new();
+    stand.use_launchd();
+    let uid = nix::unistd::getuid().as_raw();
+    let label = "computer.parachute.hub";
+    let target = format!("gui/{uid}/{label}");
+    let plist = stand.unit_dir().join(format!("{label}.plist"));
+
+    let run = stand.cli(&["init", "--no-browser"]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    assert_eq!(
+        stand.calls("launchctl"),
+        vec![
+            argv(&["bootout", &target]),
+            argv(&[
+                "bootstrap",
+                &format!("gui/{uid}"),
+                &plist.display().to_string()
+            ]),
+            argv(&["kickstart", "-k", &target]),
+        ]
+    );
+    let text = std::fs::read_to_string(&plist).unwrap();
+    assert!(
+        text.contains(&format!("<string>{}</string>", bin("parachute").display())),
+        "{text}"
+    );
+    wait_health(stand.port).expect("up");
+    assert!(stand.launchd_job_pid(label).is_some());
+
+    stand.clear_calls("launchctl");
+    let again = stand.cli(&["init", "--no-browser"]);
+    assert_eq!(again.code, 0, "{}", again.text);
+    assert!(stand.calls("launchctl").is_empty());
+    assert!(again.text.contains("Nothing changed"), "{}", again.text);
+}

@@ -493,3 +493,36 @@ fn an_old_per_module_unit_is_disabled_so_it_cannot_take_the_port_back() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "disabled");
     wait_health(stand.port).expect("hub healthy");
 }
+
+#[test]
+fn under_launchd_the_cutover_bootstraps_our_agent() {
+    let mut stand = Stand::new();
+    stand.use_launchd();
+    let mut legacy = stage_legacy(&stand);
+    let uid = nix::unistd::getuid().as_raw();
+    let domain = format!("gui/{uid}");
+    let label = "computer.parachute.hub";
+
+    let run = stand.cli(&["migrate", "--to-supervised"]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    assert!(legacy.hub.gone() && legacy.alpha.gone() && legacy.beta.gone());
+    let plist = stand.unit_dir().join(format!("{label}.plist"));
+    assert!(plist.exists());
+
+    let mut expected: Vec<Vec<String>> = Vec::new();
+    for short in KNOWN.iter().chain(["alpha", "beta"].iter()) {
+        expected.push(argv(&[
+            "print",
+            &format!("{domain}/computer.parachute.{short}"),
+        ]));
+    }
+    let target = format!("{domain}/{label}");
+    expected.push(argv(&["bootout", &target]));
+    expected.push(argv(&["bootstrap", &domain, &plist.display().to_string()]));
+    expected.push(argv(&["kickstart", "-k", &target]));
+    assert_eq!(stand.calls("launchctl"), expected);
+    assert!(stand.calls("systemctl").is_empty());
+
+    wait_health(stand.port).expect("hub healthy");
+    assert!(stand.launchd_job_pid(label).is_some());
+}

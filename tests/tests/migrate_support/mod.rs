@@ -166,6 +166,25 @@ impl Stand {
         (!pid_gone(pid)).then_some(pid)
     }
 
+    /// The pid of the program the fake launchd runs for `label`, while alive.
+    pub fn launchd_job_pid(&self, label: &str) -> Option<u32> {
+        let path = self
+            .fakes
+            .state_dir()
+            .join("launchd/jobs")
+            .join(label)
+            .join("pid");
+        let pid: u32 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+        (!pid_gone(pid)).then_some(pid)
+    }
+
+    /// Switches the stand to the (fake) launchd: `launchctl` linked in, manager forced.
+    pub fn use_launchd(&mut self) {
+        self.fakes.add("launchctl");
+        self.extra_env
+            .push(("PARACHUTE_UNIT_MANAGER".into(), "launchd".into()));
+    }
+
     /// Writes `contents` to `rel` under `PARACHUTE_HOME`.
     pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
         let path = self.home().join(rel);
