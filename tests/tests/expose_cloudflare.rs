@@ -89,7 +89,7 @@ fn up_reuse_and_off_with_a_managed_connector() {
         "{text}"
     );
     assert!(text.ends_with(&format!(
-        "ingress:\n  - hostname: {HOST}\n    service: http://localhost:{port}\n  - service: http_status:404\n"
+        "ingress:\n  - hostname: {HOST}\n    service: http://127.0.0.1:{port}\n  - service: http_status:404\n"
     )), "{text}");
     assert_eq!(
         stand.calls("systemctl"),
@@ -130,7 +130,7 @@ fn up_reuse_and_off_with_a_managed_connector() {
         stand.json("expose-state.json").unwrap(),
         json!({"version": 1, "layer": "public", "mode": "subdomain", "canonicalFqdn": HOST,
                "port": port, "funnel": false,
-               "entries": [{"kind": "proxy", "mount": "/", "target": format!("http://localhost:{port}"), "service": "hub"}],
+               "entries": [{"kind": "proxy", "mount": "/", "target": format!("http://127.0.0.1:{port}"), "service": "hub"}],
                "hubOrigin": ORIGIN})
     );
     assert_eq!(stand.vault_env_origin().as_deref(), Some(ORIGIN));

@@ -145,7 +145,7 @@ pub(crate) fn up(
         entries: vec![ExposeEntry {
             kind: EntryKind::Proxy,
             mount: "/".into(),
-            target: format!("http://localhost:{port}"),
+            target: format!("http://127.0.0.1:{port}"),
             service: "hub".into(),
         }],
         hub_origin: Some(hub_origin.clone()),

@@ -204,7 +204,9 @@ pub(crate) fn credentials_path(cloudflared_home: &Path, uuid: &str) -> PathBuf {
 }
 
 /// The tunnel's `config.yml`: all traffic for `hostname` to the hub on loopback, everything
-/// else 404 (cloudflared requires a catch-all last rule).
+/// else 404 (cloudflared requires a catch-all last rule). The origin is `127.0.0.1`, not
+/// `localhost` as the original wrote: the hub binds IPv4 loopback only, and `localhost` may
+/// resolve to `::1` first.
 pub(crate) fn render_config(uuid: &str, credentials: &Path, hostname: &str, port: u16) -> String {
     let creds = credentials
         .display()
@@ -218,7 +220,7 @@ pub(crate) fn render_config(uuid: &str, credentials: &Path, hostname: &str, port
          \n\
          ingress:\n  \
            - hostname: {hostname}\n    \
-             service: http://localhost:{port}\n  \
+             service: http://127.0.0.1:{port}\n  \
            - service: http_status:404\n"
     )
 }
@@ -290,7 +292,7 @@ mod tests {
         assert!(text.contains("\ntunnel: 2b58e7e5-2fd2-4def-b495-0cea1ff34361\n"));
         assert!(text.contains("credentials-file: \"/home/John Doe/.cloudflared/x.json\"\n"));
         assert!(text.ends_with(
-            "ingress:\n  - hostname: hub.example.com\n    service: http://localhost:1939\n  - service: http_status:404\n"
+            "ingress:\n  - hostname: hub.example.com\n    service: http://127.0.0.1:1939\n  - service: http_status:404\n"
         ));
         assert_eq!(guess_zone("a.b.example.com"), "example.com");
         assert_eq!(guess_zone("example.com"), "example.com");
