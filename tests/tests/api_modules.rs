@@ -845,3 +845,31 @@ fn module_list_channel_setting_and_hub_info() {
     assert_eq!(hub["port"], rig.hub.port);
     assert_eq!(hub["pid"], rig.hub.pid());
 }
+
+#[test]
+fn an_open_follow_stream_does_not_hold_up_hub_shutdown() {
+    let mut rig = Rig::start(|home, _| {
+        add_test_module(home.path(), "talker", free_port(), &["--tick-ms", "100"]);
+    });
+    rig.hub
+        .wait_for_line("[talker] tick 1", Duration::from_secs(30));
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .no_proxy()
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!(
+            "http://127.0.0.1:{}/api/modules/talker/logs?follow=1",
+            rig.hub.port
+        ))
+        .header("authorization", bearer(&rig.token))
+        .send()
+        .unwrap();
+    let mut reader = BufReader::new(resp);
+    read_until(&mut reader, |l| tick_number(l).is_some());
+    assert_eq!(rig.hub.stop(), Some(0), "{}", rig.hub.output_text());
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    assert!(rest.contains("the hub is stopping"), "{rest}");
+}

@@ -122,8 +122,6 @@ pub fn status_lost(err: &CommandError) -> bool {
         if source.raw_os_error() == Some(nix::errno::Errno::ECHILD as i32))
 }
 
-/// How long a `bun add`/`bun remove` may run before it is killed.
-const BUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How long one `npm view` may run.
 const NPM_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long `GET /api/modules` waits for a registry answer before answering without it (the
@@ -220,7 +218,10 @@ impl Packages {
         let output = self
             .inner
             .runner
-            .run_with_timeout("bun", args, BUN_TIMEOUT)
+            // `run` waits for the exit status as soon as the output ends, leaving the hub's
+            // child reaper almost no chance to take it first (`run_with_timeout` polls, which
+            // leaves a window of milliseconds). A package install has no sensible time limit.
+            .run("bun", args)
             .map_err(|source| match source {
                 CommandError::NotFound { program } => PackageError::Missing { program },
                 source if status_lost(&source) => PackageError::StatusLost {

@@ -114,6 +114,9 @@ struct Follow {
     rx: broadcast::Receiver<String>,
     /// Set once the module is gone: send what is pending, then end.
     done: bool,
+    /// Resolves when the hub is asked to stop (SIGTERM/SIGINT): the server waits for open
+    /// responses before it stops the modules, so a follow stream must end by itself then.
+    hub_stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
 impl Follow {
@@ -138,6 +141,24 @@ impl Follow {
     }
 }
 
+/// Resolves on the first SIGTERM or SIGINT after it is called (never, if the handlers cannot
+/// be installed).
+async fn hub_stopping() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
 fn skipped(n: u64) -> String {
     format!("[hub] {n} line(s) skipped: this reader fell behind the module's output")
 }
@@ -154,6 +175,7 @@ fn follow_response(
         pending: lines.into(),
         rx,
         done: false,
+        hub_stopping: Box::pin(hub_stopping()),
     };
     let stream = futures_util::stream::unfold(start, |mut st| async move {
         loop {
@@ -175,6 +197,11 @@ fn follow_response(
                         st.drain();
                         st.done = true;
                     }
+                }
+                () = &mut st.hub_stopping => {
+                    st.drain();
+                    st.pending.push_back("[hub] the hub is stopping; this log stream ends here".into());
+                    st.done = true;
                 }
             }
         }
