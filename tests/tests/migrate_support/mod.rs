@@ -205,6 +205,7 @@ impl Drop for Stand {
         for parent in [
             state.join("systemd/user/jobs"),
             state.join("systemd/system/jobs"),
+            state.join("launchd/jobs"),
         ] {
             let Ok(entries) = std::fs::read_dir(parent) else {
                 continue;
