@@ -437,3 +437,77 @@ fn server_like() -> bool {
         .any(|k| std::env::var_os(k).is_some());
     !wsl && (ssh || !has_display())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parachute_home::Home;
+    use parachute_migrate::{Scripted, Timing};
+    use parachute_unit::{HubUnitConfig, ManagedUnit, ManagerKind, UnitEnv};
+
+    fn env(dir: &std::path::Path) -> MigrateEnv {
+        let unit_env = UnitEnv {
+            uid: 1000,
+            user_name: "tester".into(),
+            home_dir: dir.into(),
+            unit_dir_override: Some(dir.join("units")),
+            scope_override: None,
+            manager_override: Some(ManagerKind::None),
+        };
+        let runner = Arc::new(SystemRunner::with_search_path(dir.join("no-tools")));
+        MigrateEnv {
+            home: Home::at(dir.join("home")),
+            units: ManagedUnit::new(runner, ManagerKind::None, unit_env),
+            hub: HubUnitConfig {
+                exe: "/bin/true".into(),
+                parachute_home: dir.join("home"),
+                port: 1,
+                user_home: dir.into(),
+            },
+            timing: Timing::default(),
+        }
+    }
+
+    fn menu(answers: &[&str]) -> (Option<InitExpose>, Scripted) {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env(dir.path());
+        let runner: Arc<dyn CommandRunner> =
+            Arc::new(SystemRunner::with_search_path("/nonexistent"));
+        let args = InitArgs {
+            expose: None,
+            no_expose_prompt: false,
+            no_browser: true,
+        };
+        let mut io = Scripted::answering(answers);
+        let choice = Init {
+            env: &env,
+            runner_arc: runner.clone(),
+            runner: runner.as_ref(),
+            args: &args,
+            io: &mut io,
+        }
+        .ask_exposure();
+        (choice, io)
+    }
+
+    #[test]
+    fn the_exposure_menu_retries_skips_and_gives_up() {
+        let (choice, io) = menu(&["7", "2"]);
+        assert_eq!(choice, Some(InitExpose::Tailnet));
+        assert_eq!(io.questions.len(), 2);
+        assert!(io.text().contains("Please answer 1, 2, 3 or q."));
+        assert_eq!(menu(&["3"]).0, Some(InitExpose::Cloudflare));
+        assert_eq!(menu(&["1"]).0, Some(InitExpose::None));
+        assert_eq!(menu(&["q"]).0, None);
+        let (choice, io) = menu(&["x", "x", "x", "x", "x", "2"]);
+        assert_eq!(choice, None, "five wrong answers skip");
+        assert_eq!(io.questions.len(), 5);
+        let (choice, _) = menu(&[""]);
+        let default = if server_like() {
+            InitExpose::Cloudflare
+        } else {
+            InitExpose::None
+        };
+        assert_eq!(choice, Some(default));
+    }
+}
