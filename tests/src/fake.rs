@@ -105,6 +105,8 @@ pub fn record_invocation(tool: &str) -> (PathBuf, Vec<String>) {
         .append(true)
         .open(state.join(format!("{tool}.calls.jsonl")))
         .expect("open calls log");
-    writeln!(file, "{}", serde_json::to_string(&args).unwrap()).unwrap();
+    // One write per line: O_APPEND keeps concurrent fakes' lines whole.
+    let line = format!("{}\n", serde_json::to_string(&args).unwrap());
+    file.write_all(line.as_bytes()).unwrap();
     (state, args)
 }

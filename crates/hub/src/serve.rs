@@ -118,8 +118,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         );
     }
 
-    let env_origin = config.env_origin.clone();
-    let origin: OriginSource = Arc::new(move || env_origin.clone());
+    // Boot and API-started modules see the same origin: the hub_origin setting, else the
+    // environment's, asked again before every spawn.
+    let origin: OriginSource = routes::modules::origin_source(&state);
     let outcomes = boot::boot_all(&home, &supervisor, &origin);
     let started = outcomes
         .iter()
