@@ -148,6 +148,10 @@ fn the_table_shows_every_module_and_the_hub_last_and_a_crash_fails_the_run() {
         hub.pid().to_string(),
         "the hub row names the hub's pid"
     );
+    assert_eq!(
+        hub_row[7],
+        format!("binary → {}", parachute_tests::bin("parachute").display())
+    );
     let hub_notes = notes_of(&out.stdout, "parachute-hub (internal)");
     assert_eq!(hub_notes[0], format!("→ http://127.0.0.1:{}", hub.port));
 

@@ -16,7 +16,7 @@ use parachute_auth::{HubDb, known_issuers};
 use parachute_home::{Home, expose_state, hub_port};
 use serde_json::Value;
 
-pub use modules::{ModuleLogs, ModuleOp, ModuleSummary, ModulesList};
+pub use modules::{HubInfo, ModuleLogs, ModuleOp, ModuleSummary, ModulesList};
 pub use origin::client_origin;
 pub use probe::{HttpProbe, HubHealth, probe_http};
 

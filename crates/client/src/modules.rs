@@ -132,6 +132,38 @@ impl ModulesList {
     }
 }
 
+/// The answer of `GET /api/hub`: what is running, since when, from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubInfo {
+    /// The hub's version.
+    pub version: Option<String>,
+    /// The hub process's pid.
+    pub pid: Option<u32>,
+    /// How long the hub has been serving, in milliseconds.
+    pub uptime_ms: Option<u64>,
+    /// `binary` or `container`.
+    pub source: Option<String>,
+    /// The hub's executable path.
+    pub executable: Option<String>,
+}
+
+impl HubInfo {
+    /// Parses the JSON body (every field optional).
+    pub fn from_value(body: &Value) -> Self {
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        Self {
+            version: text("version"),
+            pid: body
+                .get("pid")
+                .and_then(Value::as_u64)
+                .and_then(|p| u32::try_from(p).ok()),
+            uptime_ms: body.get("uptime_ms").and_then(Value::as_u64),
+            source: text("source"),
+            executable: text("executable"),
+        }
+    }
+}
+
 /// The answer of `GET /api/modules/<short>/logs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleLogs {
@@ -189,6 +221,14 @@ impl HubClient {
         ModulesList::from_value(&resp.body)
     }
 
+    /// `GET /api/hub` within [`MODULES_TIMEOUT`] (needs `parachute:host:admin`).
+    pub async fn hub_info(&self) -> Result<HubInfo, ClientError> {
+        let resp = self
+            .request(reqwest::Method::GET, "/api/hub", None, MODULES_TIMEOUT)
+            .await?;
+        Ok(HubInfo::from_value(&resp.body))
+    }
+
     /// `GET /api/modules/<short>/logs` (10 s budget).
     pub async fn module_logs(&self, short: &str) -> Result<ModuleLogs, ClientError> {
         let resp = self.get(&format!("/api/modules/{short}/logs")).await?;
@@ -236,6 +276,18 @@ mod tests {
         assert_eq!(runner.supervisor_status.as_deref(), Some("starting"));
         assert_eq!((runner.pid, runner.started_at_ms), (Some(7), Some(5)));
         assert!(ModulesList::from_value(&json!({"nope": 1})).is_err());
+    }
+
+    #[test]
+    fn hub_info_reads_what_is_there() {
+        let info = HubInfo::from_value(&json!({
+            "version": "0.1.0", "pid": 12, "uptime_ms": 5000, "source": "binary",
+            "executable": "/usr/bin/parachute", "port": 1939
+        }));
+        assert_eq!(info.pid, Some(12));
+        assert_eq!(info.uptime_ms, Some(5000));
+        assert_eq!(info.executable.as_deref(), Some("/usr/bin/parachute"));
+        assert_eq!(HubInfo::from_value(&json!({})).pid, None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ mod uptime;
 use std::time::{Duration, SystemTime};
 
 use parachute_auth::AuthError;
-use parachute_client::{ClientError, HubClient, ModulesList, hub_port, probe_http};
+use parachute_client::{ClientError, HubClient, HubInfo, ModulesList, hub_port, probe_http};
 use parachute_home::{Home, Manifest};
 use parachute_unit::{UnitId, UnitState};
 
@@ -111,15 +111,16 @@ pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
         .collect();
 
     let mut rows = Vec::with_capacity(bases.len() + 1);
-    let mut hub_pid = None;
+    let mut hub_process = HubProcessInfo::default();
     let mut read_note = None;
     if hub_up {
-        let pid = tokio::task::spawn_blocking(move || {
-            parachute_os::port::listeners(port).first().map(|h| h.pid)
-        });
-        let (probes, modules, pid) =
-            tokio::join!(probe_all(&bases), read_modules(home.clone()), pid);
-        hub_pid = pid.ok().flatten();
+        let (probes, (modules, info)) = tokio::join!(probe_all(&bases), read_live(home.clone()));
+        hub_process = match info {
+            Some(info) if info.pid.is_some() => HubProcessInfo::from_api(&info),
+            _ => tokio::task::spawn_blocking(move || HubProcessInfo::from_os(port))
+                .await
+                .unwrap_or_default(),
+        };
         let list = match modules {
             Ok(list) => Some(list),
             Err(note) => {
@@ -152,7 +153,15 @@ pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
         detail: format!("the manager query failed: {e}"),
     });
     let manager_word = manager.word().to_string();
-    let mut hub = model::hub_row(&hub_observation(port, health, manager, hub_pid));
+    let mut hub = model::hub_row(&HubObservation {
+        port,
+        health,
+        manager,
+        pid: hub_process.pid,
+        uptime: hub_process.uptime,
+        source: hub_process.source(),
+        fallback_version: env!("CARGO_PKG_VERSION").to_string(),
+    });
     // With no module rows, the note about the module read lands on the hub row.
     hub.notes.extend(read_note);
     rows.push(hub);
@@ -164,26 +173,49 @@ pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
     }
 }
 
-fn hub_observation(
-    port: u16,
-    health: Option<parachute_client::HubHealth>,
-    manager: UnitState,
+/// The hub process: from `GET /api/hub` when the token may read it, else from the OS.
+#[derive(Debug, Clone, Default)]
+struct HubProcessInfo {
+    /// Its pid.
     pid: Option<u32>,
-) -> HubObservation {
-    let exe = pid
-        .and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
-        .or_else(|| std::env::current_exe().ok());
-    HubObservation {
-        port,
-        health,
-        manager,
-        pid,
-        uptime: pid.and_then(uptime::process_uptime),
-        source: exe.map_or_else(
-            || "binary".to_string(),
-            |p| format!("binary → {}", p.display()),
-        ),
-        fallback_version: env!("CARGO_PKG_VERSION").to_string(),
+    /// How long it has been running.
+    uptime: Option<Duration>,
+    /// `binary` or `container`, as the hub says.
+    kind: Option<String>,
+    /// Its executable.
+    executable: Option<String>,
+}
+
+impl HubProcessInfo {
+    fn from_api(info: &HubInfo) -> Self {
+        Self {
+            pid: info.pid,
+            uptime: info.uptime_ms.map(Duration::from_millis),
+            kind: info.source.clone(),
+            executable: info.executable.clone(),
+        }
+    }
+
+    /// The process listening on the hub port, as far as this user can see.
+    fn from_os(port: u16) -> Self {
+        let pid = parachute_os::port::listeners(port).first().map(|h| h.pid);
+        Self {
+            pid,
+            uptime: pid.and_then(uptime::process_uptime),
+            kind: None,
+            executable: pid
+                .and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
+                .map(|p| p.display().to_string()),
+        }
+    }
+
+    /// The SOURCE cell of the hub row.
+    fn source(&self) -> String {
+        let kind = self.kind.clone().unwrap_or_else(|| "binary".to_string());
+        match &self.executable {
+            Some(exe) => format!("{kind} → {exe}"),
+            None => kind,
+        }
     }
 }
 
@@ -211,14 +243,18 @@ async fn probe_all(bases: &[ManifestBase]) -> Vec<Result<parachute_client::HttpP
     out
 }
 
-/// `GET /api/modules` with the operator token, or the note explaining why there is no live
-/// module state.
-async fn read_modules(home: Home) -> Result<ModulesList, String> {
-    let client = tokio::task::spawn_blocking(move || HubClient::with_operator_token(&home))
-        .await
-        .map_err(|e| format!("live module state unavailable ({e})"))?
-        .map_err(|e| module_read_note(&e))?;
-    client.modules().await.map_err(|e| module_read_note(&e))
+/// `GET /api/modules` and `GET /api/hub` with the operator token: the module list (or the
+/// note explaining why there is none) and the hub's report on itself (when the token may read
+/// it).
+async fn read_live(home: Home) -> (Result<ModulesList, String>, Option<HubInfo>) {
+    let client =
+        match tokio::task::spawn_blocking(move || HubClient::with_operator_token(&home)).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return (Err(module_read_note(&e)), None),
+            Err(e) => return (Err(format!("live module state unavailable ({e})")), None),
+        };
+    let (modules, info) = tokio::join!(client.modules(), client.hub_info());
+    (modules.map_err(|e| module_read_note(&e)), info.ok())
 }
 
 /// The note shown when the live module state cannot be read.
