@@ -384,18 +384,18 @@ fn logs_come_from_the_running_hub_and_follow_new_lines() {
         env.root(),
         "alpha",
         free_port(),
-        &["--say", "hello from alpha", "--tick-ms", "300"],
+        &["--say", "hello from alpha", "--tick-ms", "100"],
     );
     let hub = HubProcess::start(env.root());
     let token = auth::operator_token(env.root(), hub.port);
     wait_status(hub.port, &token, "alpha", "running");
     wait_for(Duration::from_secs(30), || {
-        let out = env.run(&["logs", "alpha"]);
+        let out = env.run(&["logs", "alpha", "-n", "5000"]);
         (out.stdout.contains("hello from alpha") && out.stdout.contains("tick 1")).then_some(())
     })
     .expect("the greeting and the first tick reach the hub's buffer");
 
-    let out = env.run(&["logs", "alpha"]);
+    let out = env.run(&["logs", "alpha", "-n", "5000"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("test-module up pid="), "{}", out.all());
     let out = env.run(&["logs", "parachute-tests-unknown"]);
@@ -416,7 +416,7 @@ fn logs_come_from_the_running_hub_and_follow_new_lines() {
             .lines()
             .collect::<Vec<_>>(),
     );
-    let follow = env.spawn(&["logs", "alpha", "-f"]);
+    let follow = env.spawn(&["logs", "alpha", "-f", "-n", "5000"]);
     follow.wait_line("hello from alpha");
     let later = format!("tick {}", before + 5);
     follow.wait_line(&later);
@@ -487,5 +487,10 @@ fn a_supervised_modules_log_file_outlives_the_hub() {
     let out = env.run(&["logs", "alpha"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let file = std::fs::read_to_string(env.root().join("alpha/logs/alpha.log")).unwrap_or_default();
-    assert!(out.stdout.contains("persisted greeting"), "{}\nfile:\n{file}\nhub:\n{}", out.all(), hub.output_text());
+    assert!(
+        out.stdout.contains("persisted greeting"),
+        "{}\nfile:\n{file}\nhub:\n{}",
+        out.all(),
+        hub.output_text()
+    );
 }

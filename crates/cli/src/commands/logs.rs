@@ -21,8 +21,12 @@ use crate::commands::hub_access;
 
 /// How long to wait for the first bytes of the follow stream (its replay of the buffer).
 const REPLAY_FIRST: Duration = Duration::from_millis(1500);
-/// A pause this long in the follow stream ends its replay of the buffer.
-const REPLAY_GAP: Duration = Duration::from_millis(300);
+/// A pause this long in the follow stream ends its replay of the buffer (the hub sends the
+/// buffered lines back to back).
+const REPLAY_GAP: Duration = Duration::from_millis(150);
+/// The replay ends this long after its first bytes at the latest, so a module that never
+/// pauses still gets its lines shown.
+const REPLAY_MAX: Duration = Duration::from_millis(1000);
 
 /// Runs `logs`; returns the exit code.
 pub fn run(args: &LogsArgs) -> i32 {
@@ -115,11 +119,15 @@ async fn follow_hub(client: &HubClient, short: &str, n: usize) -> Result<i32, St
     let mut replay: Vec<u8> = Vec::new();
     let mut wait = REPLAY_FIRST;
     let mut ended = false;
+    let mut cutoff: Option<tokio::time::Instant> = None;
     loop {
+        if let Some(cutoff) = cutoff {
+            wait = REPLAY_GAP.min(cutoff.saturating_duration_since(tokio::time::Instant::now()));
+        }
         match tokio::time::timeout(wait, resp.chunk()).await {
             Ok(Ok(Some(bytes))) => {
                 replay.extend_from_slice(&bytes);
-                wait = REPLAY_GAP;
+                cutoff.get_or_insert_with(|| tokio::time::Instant::now() + REPLAY_MAX);
             }
             Ok(Ok(None)) => {
                 ended = true;
