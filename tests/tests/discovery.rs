@@ -80,7 +80,14 @@ fn origin_follows_the_request() {
         json!({"name": "parachute-vault", "port": free_port(), "paths": ["/vault/default"],
                "health": "/health", "version": "0.4.0"}),
     );
-    let hub = HubProcess::start(home.path());
+    // The host allowlist only lets known names through; this one stands for an exposed name.
+    let hub = HubProcess::start_with(
+        home.path(),
+        HubOptions {
+            env: vec![("PARACHUTE_ALLOWED_HOSTS".into(), "box.example.net".into())],
+            ..HubOptions::default()
+        },
+    );
 
     let (_, _, doc) = discovery(hub.port, &[]);
     assert_eq!(

@@ -8,7 +8,7 @@ mod proxy_support;
 use std::io::Read;
 use std::sync::Arc;
 
-use parachute_tests::hub::{HubProcess, add_row, add_test_module};
+use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module};
 use parachute_tests::{TestHome, free_port};
 use proxy_support::{GatedBody, Live, Standalone, client, patch_row, url, wait_status};
 use serde_json::{Value, json};
@@ -16,12 +16,20 @@ use serde_json::{Value, json};
 /// A hub with one supervised test module `mod` mounted at `/mod`, answering through the proxy.
 /// The module's own routes (`/echo`, `/stream`, `/redirect`) need `strip` on; every other path
 /// answers with a description of the request it received.
+/// `box.tail1234.ts.net` passes the hub's host allowlist, standing for an exposed name.
 fn hub_with_module(home: &TestHome, strip: Option<bool>) -> HubProcess {
     add_test_module(home.path(), "mod", free_port(), &[]);
     if let Some(strip) = strip {
         patch_row(home.path(), "mod", |row| row["stripPrefix"] = json!(strip));
     }
-    let hub = HubProcess::start(home.path());
+    let options = HubOptions {
+        env: vec![(
+            "PARACHUTE_ALLOWED_HOSTS".into(),
+            "box.tail1234.ts.net".into(),
+        )],
+        ..HubOptions::default()
+    };
+    let hub = HubProcess::start_with(home.path(), options);
     wait_status(hub.port, "/mod/health", 200);
     hub
 }

@@ -90,7 +90,7 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
         // Indistinguishable from "not installed" for callers outside this machine.
         return errors::not_found(request.headers(), path);
     }
-    forward(&state, &route, peer, request).await
+    forward(&state, route, peer, request).await
 }
 
 /// Sends `request` to the module of `route` and streams its answer back.
@@ -108,7 +108,7 @@ async fn forward(
             return errors::not_found(&parts.headers, parts.uri.path());
         }
     };
-    let client_headers = parts.headers.clone();
+    let html_wanted = errors::wants_html(&parts.headers);
     prepare_headers(&mut parts.headers, &parts.uri, peer);
     parts.uri = uri;
     parts.version = axum::http::Version::HTTP_11;
@@ -126,7 +126,7 @@ async fn forward(
             let booting = state.boot().is_none();
             let class = classify(snapshot.as_ref(), booting, SystemTime::now());
             tracing::warn!(module = %route.short, port = route.port, ?class, "proxy: {detail}");
-            errors::upstream_failed(&client_headers, class, &route.short, &route.name, &detail)
+            errors::upstream_failed(html_wanted, class, &route.short, &route.name, &detail)
         }
     }
 }

@@ -92,15 +92,15 @@ pub fn not_found(headers: &HeaderMap, path: &str) -> Response {
 }
 
 /// The module `short` (row `name`) did not accept the connection: 503 with `Retry-After` while
-/// it is starting, 502 with pointers to the dashboard and the CLI otherwise.
+/// it is starting, 502 with pointers to the dashboard and the CLI otherwise; HTML when the
+/// caller asked for it ([`wants_html`]).
 pub fn upstream_failed(
-    headers: &HeaderMap,
+    html_wanted: bool,
     state: UpstreamState,
     short: &str,
     name: &str,
     detail: &str,
 ) -> Response {
-    let html_wanted = wants_html(headers);
     let mut response = match (state, html_wanted) {
         (UpstreamState::Transient, false) => (
             StatusCode::SERVICE_UNAVAILABLE,

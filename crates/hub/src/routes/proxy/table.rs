@@ -45,13 +45,11 @@ impl RouteMatch {
     }
 }
 
-/// One mount point of one row.
+/// One mount point of one row, with the answer ready-made (lookups allocate nothing).
 #[derive(Debug, Clone)]
 struct Mount {
-    /// Normalised prefix.
-    prefix: String,
-    /// Index into [`RouteTable::rows`].
-    row: usize,
+    /// What a path under this mount resolves to (`route.mount` is the normalised prefix).
+    route: RouteMatch,
 }
 
 /// The mounts of every row, longest prefix first (file order among equal lengths).
@@ -70,7 +68,7 @@ impl RouteTable {
     pub fn new(rows: Vec<ServiceRow>) -> Self {
         let mut vault_mounts = Vec::new();
         let mut service_mounts = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
+        for row in &rows {
             let target = if row.is_vault() {
                 &mut vault_mounts
             } else {
@@ -78,14 +76,20 @@ impl RouteTable {
             };
             for path in &row.paths {
                 target.push(Mount {
-                    prefix: normalise(path),
-                    row: i,
+                    route: RouteMatch {
+                        name: row.name.clone(),
+                        short: row.short(),
+                        port: row.port,
+                        mount: normalise(path),
+                        strip_prefix: row.effective_strip_prefix(),
+                        loopback_only: row.effective_public_exposure() == PublicExposure::Loopback,
+                    },
                 });
             }
         }
         // Stable: among equal lengths the earlier row keeps priority, as in the original.
-        vault_mounts.sort_by_key(|m: &Mount| std::cmp::Reverse(m.prefix.len()));
-        service_mounts.sort_by_key(|m: &Mount| std::cmp::Reverse(m.prefix.len()));
+        vault_mounts.sort_by_key(|m: &Mount| std::cmp::Reverse(m.route.mount.len()));
+        service_mounts.sort_by_key(|m: &Mount| std::cmp::Reverse(m.route.mount.len()));
         Self {
             rows,
             vault_mounts,
@@ -97,22 +101,16 @@ impl RouteTable {
     /// claims is a 404, never another module); anywhere else the longest matching mount of a
     /// non-vault row wins. A mount matches the path itself or the path continuing with `/`, so
     /// `/a` serves `/a` and `/a/x` but never `/ab`.
-    pub fn resolve(&self, path: &str) -> Option<RouteMatch> {
+    pub fn resolve(&self, path: &str) -> Option<&RouteMatch> {
         let mounts = if path.starts_with("/vault/") {
             &self.vault_mounts
         } else {
             &self.service_mounts
         };
-        let mount = mounts.iter().find(|m| mount_matches(&m.prefix, path))?;
-        let row = &self.rows[mount.row];
-        Some(RouteMatch {
-            name: row.name.clone(),
-            short: row.short(),
-            port: row.port,
-            mount: mount.prefix.clone(),
-            strip_prefix: row.effective_strip_prefix(),
-            loopback_only: row.effective_public_exposure() == PublicExposure::Loopback,
-        })
+        mounts
+            .iter()
+            .find(|m| mount_matches(&m.route.mount, path))
+            .map(|m| &m.route)
     }
 }
 
