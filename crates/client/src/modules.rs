@@ -213,10 +213,17 @@ impl HubClient {
         .await
     }
 
-    /// `GET /api/modules` within [`MODULES_TIMEOUT`].
+    /// `GET /api/modules?latest=0` within [`MODULES_TIMEOUT`]: live module state without the
+    /// registry's latest versions (the CLI never shows them, and asking npm is slow and
+    /// needs the network).
     pub async fn modules(&self) -> Result<ModulesList, ClientError> {
         let resp = self
-            .request(reqwest::Method::GET, "/api/modules", None, MODULES_TIMEOUT)
+            .request(
+                reqwest::Method::GET,
+                "/api/modules?latest=0",
+                None,
+                MODULES_TIMEOUT,
+            )
             .await?;
         ModulesList::from_value(&resp.body)
     }
