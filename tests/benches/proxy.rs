@@ -4,6 +4,7 @@
 //! (`stripPrefix: true`), then drives `GET /health` on the module directly and
 //! `GET /bench/health` through the hub, each with 1 and with 32 keep-alive connections for
 //! about 3 s, and prints requests per second, p50/p99 latency and the latency the hub adds.
+//! The hub's own `/health` is measured too, as the baseline of its HTTP stack without a hop.
 //!
 //! Run with `scripts/bench proxy` (release binaries from `target/release/`).
 
@@ -86,9 +87,11 @@ fn main() {
     let mut rows = Vec::new();
     for connections in [1, 32] {
         let direct = measure(module_port, "/health", connections);
+        let hub_own = measure(serve.port, "/health", connections);
         let proxied = measure(serve.port, "/bench/health", connections);
         for (label, report) in [
             ("module direct  /health", &direct),
+            ("hub's own      /health", &hub_own),
             ("through hub    /bench/health", &proxied),
         ] {
             println!(
