@@ -23,7 +23,8 @@ pub fn ensure_admin(home: &Path) -> String {
     if let Some(id) = db.first_user_id().unwrap() {
         return id;
     }
-    db.create_or_reset_admin(ADMIN_USER, ADMIN_PASSWORD).unwrap();
+    db.create_or_reset_admin(ADMIN_USER, ADMIN_PASSWORD)
+        .unwrap();
     db.first_user_id().unwrap().unwrap()
 }
 

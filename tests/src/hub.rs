@@ -73,7 +73,11 @@ impl HubProcess {
                     .ok()
                     .filter(|r| r.status == 200)
             });
-            assert!(up.is_some(), "hub never answered /health:\n{}", hub.output_text());
+            assert!(
+                up.is_some(),
+                "hub never answered /health:\n{}",
+                hub.output_text()
+            );
         }
         hub
     }
@@ -98,7 +102,12 @@ impl HubProcess {
         wait_for(timeout, || {
             self.output().into_iter().find(|l| l.contains(needle))
         })
-        .unwrap_or_else(|| panic!("no line containing {needle:?} within {timeout:?}:\n{}", self.output_text()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line containing {needle:?} within {timeout:?}:\n{}",
+                self.output_text()
+            )
+        })
     }
 
     /// Sends a signal to the hub process.
@@ -175,7 +184,11 @@ pub fn add_row(home: &Path, row: serde_json::Value) {
 pub fn pids_matching(needle: &str) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {

@@ -30,7 +30,12 @@ fn names(v: &serde_json::Value) -> Vec<String> {
 fn children_get_layered_env_cwd_and_prefixed_logs() {
     let home = TestHome::new();
     let port = free_port();
-    add_test_module(home.path(), "echo", port, &["--print-env", "PORT,FOO,PARACHUTE_HUB_ORIGIN,HUB_ONLY"]);
+    add_test_module(
+        home.path(),
+        "echo",
+        port,
+        &["--print-env", "PORT,FOO,PARACHUTE_HUB_ORIGIN,HUB_ONLY"],
+    );
     // The module's .env sets FOO and tries to override PORT: the row's port must win.
     home.write("echo/.env", "FOO='from dotenv'\nPORT=1\n");
     let hub = HubProcess::start_with(
@@ -52,7 +57,10 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
     );
     hub.wait_for_line(&format!("[echo] env PORT={port}"), Duration::from_secs(5));
     hub.wait_for_line("[echo] env FOO=from dotenv", Duration::from_secs(5));
-    hub.wait_for_line("[echo] env PARACHUTE_HUB_ORIGIN=https://hub.example", Duration::from_secs(5));
+    hub.wait_for_line(
+        "[echo] env PARACHUTE_HUB_ORIGIN=https://hub.example",
+        Duration::from_secs(5),
+    );
     hub.wait_for_line("[echo] env HUB_ONLY=inherited", Duration::from_secs(5));
     // stderr lines are multiplexed too.
     hub.wait_for_line("[echo] test-module stderr hello", Duration::from_secs(5));
@@ -60,7 +68,9 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
     // The module answers on its port, and /api/ready reports it ready.
     let r = wait_for(Duration::from_secs(15), || {
         let v = ready(hub.port);
-        names(&v["ready_modules"]).contains(&"echo".to_string()).then_some(v)
+        names(&v["ready_modules"])
+            .contains(&"echo".to_string())
+            .then_some(v)
     })
     .expect("echo never ready");
     assert_eq!(r["ready"], true);
@@ -72,7 +82,10 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
     })
     .expect("log file");
     assert!(log.contains("env FOO=from dotenv"), "{log}");
-    assert!(!log.contains("[echo]"), "file lines are not prefixed: {log}");
+    assert!(
+        !log.contains("[echo]"),
+        "file lines are not prefixed: {log}"
+    );
 
     // hub.port is written while serving.
     assert_eq!(home.read("hub/run/hub.port").trim(), hub.port.to_string());
@@ -90,7 +103,12 @@ fn health_is_ok_and_hub_port_is_removed_on_clean_stop() {
     assert_eq!(body["service"], "parachute-hub");
     assert!(body["version"].as_str().is_some_and(|v| !v.is_empty()));
     // Any method.
-    assert_eq!(http::request(hub.port, "POST", "/health", &[], None).unwrap().status, 200);
+    assert_eq!(
+        http::request(hub.port, "POST", "/health", &[], None)
+            .unwrap()
+            .status,
+        200
+    );
     // No modules: ready at once.
     let r = ready(hub.port);
     assert_eq!(r["ready"], true, "{r}");
@@ -102,9 +120,17 @@ fn health_is_ok_and_hub_port_is_removed_on_clean_stop() {
 fn crashing_module_backs_off_then_gives_up_with_a_reason() {
     let home = TestHome::new();
     let port = free_port();
-    add_test_module(home.path(), "flaky", port, &["--exit-after-ms", "50", "--exit-code", "7"]);
+    add_test_module(
+        home.path(),
+        "flaky",
+        port,
+        &["--exit-after-ms", "50", "--exit-code", "7"],
+    );
     let hub = HubProcess::start(home.path());
-    let gave_up = hub.wait_for_line("flaky is down: crashed 5 times in a row", Duration::from_secs(60));
+    let gave_up = hub.wait_for_line(
+        "flaky is down: crashed 5 times in a row",
+        Duration::from_secs(60),
+    );
     assert!(gave_up.contains("exit code 7"), "{gave_up}");
     // Four respawns were scheduled, with delays that grow (500 ms doubling, ±20 %).
     let delays: Vec<u64> = hub
@@ -123,15 +149,26 @@ fn crashing_module_backs_off_then_gives_up_with_a_reason() {
     assert_eq!(delays.len(), 4, "{}", hub.output_text());
     for (i, d) in delays.iter().enumerate() {
         let base = 500u64 << i;
-        assert!(*d >= base * 8 / 10 && *d <= base * 12 / 10, "delay {i} = {d} ms");
+        assert!(
+            *d >= base * 8 / 10 && *d <= base * 12 / 10,
+            "delay {i} = {d} ms"
+        );
     }
     // The reason carries the module's last lines.
     let text = hub.output_text();
     assert!(text.contains("test-module exiting with code 7"), "{text}");
     let r = ready(hub.port);
-    assert!(names(&r["persistent_modules"]).contains(&"flaky".to_string()), "{r}");
+    assert!(
+        names(&r["persistent_modules"]).contains(&"flaky".to_string()),
+        "{r}"
+    );
     // It stays down: no respawn after giving up.
-    let ups = |h: &HubProcess| h.output().iter().filter(|l| l.contains("[flaky] test-module up")).count();
+    let ups = |h: &HubProcess| {
+        h.output()
+            .iter()
+            .filter(|l| l.contains("[flaky] test-module up"))
+            .count()
+    };
     let before = ups(&hub);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(ups(&hub), before);
@@ -148,9 +185,15 @@ fn module_ignoring_sigterm_is_killed_after_the_grace_period() {
     let pid: u32 = field(&up, "pid").parse().unwrap();
     let started = std::time::Instant::now();
     assert_eq!(hub.stop(), Some(0), "{}", hub.output_text());
-    assert!(started.elapsed() >= Duration::from_secs(4), "the grace period was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "the grace period was not honoured"
+    );
     assert!(pid_gone(pid), "module survived the hub");
-    hub.wait_for_line("stubborn still running 5000 ms after SIGTERM; sending SIGKILL", Duration::from_secs(1));
+    hub.wait_for_line(
+        "stubborn still running 5000 ms after SIGTERM; sending SIGKILL",
+        Duration::from_secs(1),
+    );
 }
 
 #[test]
@@ -162,14 +205,21 @@ fn sigterm_of_the_hub_leaves_no_child_or_grandchild() {
     let forker = hub.wait_for_line("[forker] test-module up", Duration::from_secs(20));
     let plain = hub.wait_for_line("[plain] test-module up", Duration::from_secs(20));
     let grandchild = hub.wait_for_line("[forker] grandchild pid=", Duration::from_secs(20));
-    let pids: Vec<u32> = [field(&forker, "pid"), field(&plain, "pid"), field(&grandchild, "pid")]
-        .iter()
-        .map(|p| p.parse().unwrap())
-        .collect();
+    let pids: Vec<u32> = [
+        field(&forker, "pid"),
+        field(&plain, "pid"),
+        field(&grandchild, "pid"),
+    ]
+    .iter()
+    .map(|p| p.parse().unwrap())
+    .collect();
     assert!(pids.iter().all(|p| !pid_gone(*p)));
     assert_eq!(hub.stop(), Some(0));
     for pid in pids {
-        assert!(wait_for(Duration::from_secs(5), || pid_gone(pid).then_some(())).is_some(), "pid {pid} survived");
+        assert!(
+            wait_for(Duration::from_secs(5), || pid_gone(pid).then_some(())).is_some(),
+            "pid {pid} survived"
+        );
     }
 }
 
@@ -193,7 +243,12 @@ fn grandchild_dies_with_its_module_so_a_respawn_can_rebind_the_port() {
     let home = TestHome::new();
     let port = free_port();
     // The grandchild serves the port; the module itself exits after a second.
-    add_test_module(home.path(), "worker", port, &["--grandchild", "--exit-after-ms", "1000"]);
+    add_test_module(
+        home.path(),
+        "worker",
+        port,
+        &["--grandchild", "--exit-after-ms", "1000"],
+    );
     let hub = HubProcess::start(home.path());
     let first = hub.wait_for_line("[worker] grandchild pid=", Duration::from_secs(20));
     let first_pid: u32 = field(&first, "pid").parse().unwrap();
@@ -208,13 +263,20 @@ fn grandchild_dies_with_its_module_so_a_respawn_can_rebind_the_port() {
     })
     .unwrap_or_else(|| panic!("no second grandchild:\n{}", hub.output_text()));
     assert!(second.contains(&format!("port={port}")));
-    assert!(!hub.output_text().contains("cannot bind"), "{}", hub.output_text());
+    assert!(
+        !hub.output_text().contains("cannot bind"),
+        "{}",
+        hub.output_text()
+    );
 }
 
 #[test]
 fn malformed_row_is_skipped_with_a_warning_while_others_run() {
     let home = TestHome::new();
-    add_row(home.path(), serde_json::json!({"name": "broken", "port": "not-a-port", "paths": [], "health": "/h", "version": "1"}));
+    add_row(
+        home.path(),
+        serde_json::json!({"name": "broken", "port": "not-a-port", "paths": [], "health": "/h", "version": "1"}),
+    );
     add_test_module(home.path(), "good", free_port(), &[]);
     let hub = HubProcess::start(home.path());
     let warning = hub.wait_for_line("broken", Duration::from_secs(10));
@@ -244,17 +306,24 @@ fn missing_binary_and_unbound_module_are_reported_not_retried() {
         r#"{"name":"ghost","startCmd":["parachute-ghost-binary-that-does-not-exist","serve"]}"#,
     )
     .unwrap();
-    add_row(home.path(), serde_json::json!({"name": "ghost", "port": free_port(), "paths": ["/ghost"], "health": "/health", "version": "1.0.0", "installDir": install}));
+    add_row(
+        home.path(),
+        serde_json::json!({"name": "ghost", "port": free_port(), "paths": ["/ghost"], "health": "/health", "version": "1.0.0", "installDir": install}),
+    );
     add_test_module(home.path(), "mute", free_port(), &["--no-bind"]);
     let hub = HubProcess::start(home.path());
     let line = hub.wait_for_line("ghost is down:", Duration::from_secs(10));
-    assert!(line.contains("parachute-ghost-binary-that-does-not-exist"), "{line}");
+    assert!(
+        line.contains("parachute-ghost-binary-that-does-not-exist"),
+        "{line}"
+    );
     assert!(line.contains("not installed"), "{line}");
     // The unbound module is flagged after the 4 s readiness window; both end up persistent.
     let r = wait_for(Duration::from_secs(20), || {
         let v = ready(hub.port);
         let persistent = names(&v["persistent_modules"]);
-        (persistent.contains(&"ghost".to_string()) && persistent.contains(&"mute".to_string())).then_some(v)
+        (persistent.contains(&"ghost".to_string()) && persistent.contains(&"mute".to_string()))
+            .then_some(v)
     })
     .unwrap_or_else(|| panic!("not reported: {}", ready(hub.port)));
     assert_eq!(r["ready"], true, "nothing is still coming up: {r}");
@@ -273,8 +342,14 @@ fn port_in_use_names_the_holder_and_exits_non_zero() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("port {port} is already in use")), "{stderr}");
-    assert!(stderr.contains(&format!("pid {}", std::process::id())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("port {port} is already in use")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
     drop(holder);
 }
 
@@ -287,7 +362,10 @@ fn a_module_port_held_by_a_stranger_is_reported_not_fought_over() {
     let hub = HubProcess::start(home.path());
     let line = hub.wait_for_line("squatted is down:", Duration::from_secs(10));
     assert!(line.contains(&format!("port {port}")), "{line}");
-    assert!(line.contains(&format!("pid {}", std::process::id())), "{line}");
+    assert!(
+        line.contains(&format!("pid {}", std::process::id())),
+        "{line}"
+    );
     assert!(!hub.output_text().contains("[squatted] test-module up"));
     drop(stranger);
 }

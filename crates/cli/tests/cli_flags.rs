@@ -22,7 +22,11 @@ fn version_flags_print_the_version() {
     for flag in ["--version", "-v"] {
         let (code, out, _) = parachute(&[flag]);
         assert_eq!(code, 0, "{flag}");
-        assert_eq!(out.trim(), format!("parachute {}", env!("CARGO_PKG_VERSION")), "{flag}");
+        assert_eq!(
+            out.trim(),
+            format!("parachute {}", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
     }
 }
 
@@ -30,18 +34,25 @@ fn version_flags_print_the_version() {
 fn help_lists_every_verb() {
     let (code, out, _) = parachute(&["help"]);
     assert_eq!(code, 0);
-    for verb in ["serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose"] {
+    for verb in [
+        "serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose",
+    ] {
         assert!(out.contains(verb), "help lacks {verb}:\n{out}");
     }
     let (code, no_args_out, err) = parachute(&[]);
     // No verb: usage on stderr, non-zero (clap's convention for a missing subcommand).
     assert_ne!(code, 0);
-    assert!(err.contains("Usage") || no_args_out.contains("Usage"), "{err}");
+    assert!(
+        err.contains("Usage") || no_args_out.contains("Usage"),
+        "{err}"
+    );
 }
 
 #[test]
 fn every_verb_has_its_own_help() {
-    for verb in ["serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose"] {
+    for verb in [
+        "serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose",
+    ] {
         let (code, out, _) = parachute(&[verb, "--help"]);
         assert_eq!(code, 0, "{verb} --help");
         assert!(out.contains("Usage: parachute"), "{verb}: {out}");

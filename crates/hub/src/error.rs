@@ -14,8 +14,9 @@ pub struct ApiError {
     pub error: String,
     /// One sentence for a person: what is wrong and what to do.
     pub description: String,
-    /// Extra members merged into the JSON body (e.g. `setup_url`).
-    pub extra: Map<String, Value>,
+    /// Extra members merged into the JSON body (e.g. `setup_url`). Boxed so `Result<_, ApiError>`
+    /// stays small on the happy path.
+    pub extra: Box<Map<String, Value>>,
 }
 
 impl ApiError {
@@ -25,7 +26,7 @@ impl ApiError {
             status,
             error: error.to_string(),
             description: description.into(),
-            extra: Map::new(),
+            extra: Box::default(),
         }
     }
 
@@ -50,7 +51,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({"error": self.error, "error_description": self.description});
         if let Value::Object(map) = &mut body {
-            map.extend(self.extra);
+            map.extend(*self.extra);
         }
         (self.status, Json(body)).into_response()
     }

@@ -130,7 +130,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     state.set_booted(outcomes);
 
     let app = routes::router(state);
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     let result = server.await.map_err(ServeError::Server);
     println!("parachute serve: shutting down; stopping modules");
     supervisor.shutdown().await;

@@ -35,10 +35,10 @@ impl SpawnSpec {
             .unwrap_or("/usr/local/bin:/usr/bin:/bin");
         let resolved = parachute_os::command::which_in(program, search.as_ref())?;
         // A relative argv[0] with a slash is relative to the module's cwd.
-        if resolved.is_relative() {
-            if let Some(cwd) = &self.cwd {
-                return Some(cwd.join(resolved));
-            }
+        if resolved.is_relative()
+            && let Some(cwd) = &self.cwd
+        {
+            return Some(cwd.join(resolved));
         }
         Some(resolved)
     }

@@ -15,10 +15,6 @@
 //! | `POST /api/modules/{s}/install\|upgrade\|uninstall` | [`install`] |
 //! | `GET /api/hub` | [`hub_info::hub`] |
 
-// Handlers return `Result<_, ApiError>` by value on purpose: errors are built once per request
-// and turned straight into a response, so their size does not matter here.
-#![allow(clippy::result_large_err)]
-
 pub mod hub_info;
 pub mod install;
 pub mod lifecycle;
