@@ -219,6 +219,13 @@ mod tests {
             .arg("300")
             .spawn()
             .unwrap();
+        // Right after fork the child may not have exec'd `sleep` yet: wait until it has.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !parachute_os::process::command_line(child.id()).is_some_and(|c| c.contains("sleep"))
+        {
+            assert!(std::time::Instant::now() < deadline, "sleep never started");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         write(&home.module_pid_file("x"), &format!("{}\n", child.id()));
         let rec = module_record(&home, "x").unwrap();
         assert_eq!(rec.state(), RecordState::Running);
