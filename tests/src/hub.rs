@@ -182,22 +182,11 @@ pub fn add_row(home: &Path, row: serde_json::Value) {
 
 /// Pids of the processes whose command line contains `needle` (zombies excluded).
 pub fn pids_matching(needle: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
-        if cmd.contains(needle) && !crate::pid_gone(pid) {
-            pids.push(pid);
-        }
-    }
-    pids
+    parachute_os::process::all_pids()
+        .into_iter()
+        .filter(|pid| {
+            parachute_os::process::command_line(*pid).is_some_and(|cmd| cmd.contains(needle))
+                && !crate::pid_gone(*pid)
+        })
+        .collect()
 }

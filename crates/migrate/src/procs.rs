@@ -14,47 +14,12 @@ use parachute_os::process;
 
 /// Members (not zombies) of process group `pgid`, as far as this user can see (Linux).
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    let mut members = Vec::new();
-    if !cfg!(target_os = "linux") {
-        return members;
-    }
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return members;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(fields) = stat_fields(&stat) else {
-            continue;
-        };
-        // fields[0] = state, fields[2] = pgrp.
-        let state = fields.first().and_then(|s| s.chars().next());
-        let pgrp = fields.get(2).and_then(|s| s.parse::<u32>().ok());
-        if pgrp == Some(pgid) && !matches!(state, Some('Z') | Some('X')) {
-            members.push(pid);
-        }
-    }
-    members
-}
-
-/// The fields of a `/proc/<pid>/stat` line after the parenthesised command name (field 3 on).
-fn stat_fields(stat: &str) -> Option<Vec<&str>> {
-    let after = stat.get(stat.rfind(')')? + 1..)?;
-    Some(after.split_whitespace().collect())
+    process::group_members(pgid)
 }
 
 /// The process group of `pid` (Linux), when readable.
 pub fn pgid_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat_fields(&stat)?.get(2)?.parse().ok()
+    process::stat(pid).map(|s| s.pgrp)
 }
 
 /// True while `pid` or any member of the group it leads is alive.
@@ -74,9 +39,7 @@ pub fn start_time(pid: u32) -> Option<SystemTime> {
     if !cfg!(target_os = "linux") {
         return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // starttime is field 22; fields here start at field 3.
-    let ticks: u64 = stat_fields(&stat)?.get(19)?.parse().ok()?;
+    let ticks = process::stat(pid)?.start_ticks;
     let boot = std::fs::read_to_string("/proc/stat")
         .ok()?
         .lines()

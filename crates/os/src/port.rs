@@ -63,30 +63,19 @@ fn linux_listener_pids(port: u16) -> Vec<u32> {
         return Vec::new();
     }
     let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
-    let mut pids = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return pids;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
-            continue;
-        };
-        let holds = fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path())
-                .map(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
-                .unwrap_or(false)
-        });
-        if holds {
-            pids.push(pid);
-        }
-    }
+    let mut pids: Vec<u32> = process::all_pids()
+        .into_iter()
+        .filter(|pid| {
+            let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                return false;
+            };
+            fds.flatten().any(|fd| {
+                std::fs::read_link(fd.path())
+                    .map(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
+                    .unwrap_or(false)
+            })
+        })
+        .collect();
     pids.sort_unstable();
     pids
 }

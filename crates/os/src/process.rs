@@ -31,10 +31,7 @@ pub fn is_alive(pid: u32) -> bool {
         return false;
     }
     if cfg!(target_os = "linux") {
-        return match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => process_state(&stat).is_some_and(|state| state != 'Z' && state != 'X'),
-            Err(_) => false,
-        };
+        return stat(pid).is_some_and(|s| !s.has_exited());
     }
     match kill(Pid::from_raw(pid as i32), None) {
         Ok(()) => true,
@@ -43,17 +40,74 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// The state letter from a `/proc/<pid>/stat` line (the field after the parenthesised name).
-fn process_state(stat: &str) -> Option<char> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.trim_start().chars().next()
-}
-
 /// The parent pid of `pid` (Linux only; `None` elsewhere or when unreadable).
 pub fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    stat(pid).map(|s| s.ppid)
+}
+
+/// The scheduling facts of one process, from `/proc/<pid>/stat` (Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// The process id.
+    pub pid: u32,
+    /// State letter: `R`, `S`, `D`, `Z` (zombie), `X` (dead), …
+    pub state: char,
+    /// Parent pid.
+    pub ppid: u32,
+    /// Process group id.
+    pub pgrp: u32,
+    /// Start time in clock ticks after boot (field 22).
+    pub start_ticks: u64,
+}
+
+impl ProcStat {
+    /// True for a zombie or a dead entry: the process has exited.
+    pub fn has_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// Reads `/proc/<pid>/stat` (Linux); `None` when the process is gone or unreadable.
+pub fn stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(pid, &text)
+}
+
+/// Parses a `/proc/<pid>/stat` line. The command name is parenthesised and may itself contain
+/// spaces and parentheses, so fields are counted from the last `)`.
+fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
+    let fields: Vec<&str> = text
+        .get(text.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    Some(ProcStat {
+        pid,
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgrp: fields.get(2)?.parse().ok()?,
+        start_ticks: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Every pid visible in `/proc` (Linux; empty elsewhere).
+pub fn all_pids() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+        .collect()
+}
+
+/// Live (not exited) members of process group `pgid` (Linux; empty elsewhere).
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    all_pids()
+        .into_iter()
+        .filter_map(stat)
+        .filter(|s| s.pgrp == pgid && !s.has_exited())
+        .map(|s| s.pid)
+        .collect()
 }
 
 /// Sends `signal` to the process group `pgid`; if there is no such group, to the process itself.
@@ -89,9 +143,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn state_letter_survives_parentheses_in_names() {
-        assert_eq!(process_state("42 (a) b) S 1 42 42"), Some('S'));
-        assert_eq!(process_state("42 (x) Z 1 42 42"), Some('Z'));
+    fn stat_fields_survive_parentheses_and_spaces_in_names() {
+        let tail = format!("{}777 0", "0 ".repeat(15));
+        let s = parse_stat(42, &format!("42 (a) b c) S 1 40 40 {tail}")).unwrap();
+        assert_eq!((s.state, s.ppid, s.pgrp, s.start_ticks), ('S', 1, 40, 777));
+        assert!(
+            parse_stat(42, &format!("42 (x) Z 7 42 42 {tail}"))
+                .unwrap()
+                .has_exited()
+        );
+        assert!(parse_stat(42, "garbage").is_none());
+    }
+
+    #[test]
+    fn a_child_in_its_own_group_is_listed_as_a_member() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(all_pids().contains(&pid));
+        assert_eq!(stat(pid).unwrap().pgrp, pid);
+        assert_eq!(group_members(pid), vec![pid]);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(group_members(pid).is_empty());
     }
 
     #[test]

@@ -48,32 +48,18 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
     let me = std::process::id();
     // SAFETY: getpgrp has no preconditions.
     let my_group = unsafe { libc::getpgrp() } as u32;
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next();
-        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
-        let group = fields.next().and_then(|p| p.parse::<u32>().ok());
-        if state == Some("Z") && ppid == Some(me) && group != Some(my_group) && !is_ours(pid) {
-            // SAFETY: waitpid on one specific zombie child of ours, non-blocking.
-            unsafe {
-                libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), libc::WNOHANG);
-            }
+    let adopted = parachute_os::process::all_pids()
+        .into_iter()
+        .filter_map(parachute_os::process::stat)
+        .filter(|s| s.state == 'Z' && s.ppid == me && s.pgrp != my_group && !is_ours(s.pid));
+    for zombie in adopted {
+        // SAFETY: waitpid on one specific zombie child of ours, non-blocking.
+        unsafe {
+            libc::waitpid(
+                zombie.pid as libc::pid_t,
+                std::ptr::null_mut(),
+                libc::WNOHANG,
+            );
         }
     }
 }

@@ -1,6 +1,5 @@
 //! Atomic file writes: temp file in the same directory, fsync, rename.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::UnitError;
@@ -10,35 +9,8 @@ use crate::error::UnitError;
 /// A reader (or the service manager) sees either the old file or the whole new one, never a
 /// half-written unit.
 pub(crate) fn write_atomic(path: &Path, contents: &str, mode: u32) -> Result<(), UnitError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| UnitError::io("create the directory", dir, e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.tmp-{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        UnitError::io("write", path, e)
-    })
+    parachute_home::write_atomic(path, contents.as_bytes(), Some(mode))
+        .map_err(|e| UnitError::io("write", path, e))
 }
 
 /// Removes `path`; a file that is already gone is fine.
