@@ -114,6 +114,26 @@ fn origin_follows_the_request() {
 }
 
 #[test]
+fn the_exposed_host_gets_the_exposed_https_origin_without_forwarded_headers() {
+    // The original's home, exposed on its tailnet: the tunnel terminates TLS and forwards
+    // plain http, yet links in the document must be the https origin users reach.
+    let home = TestHome::new();
+    home.write("services.json", &fixture("services.json"));
+    home.write("expose-state.json", &fixture("expose-state.json"));
+    let hub = HubProcess::start(home.path());
+    let (status, _, doc) = discovery(hub.port, &[("host", "box.tail1234.ts.net")]);
+    assert_eq!(status, 200);
+    let expected: Value = serde_json::from_str(&fixture("well-known/parachute.json")).unwrap();
+    assert_eq!(doc, expected);
+    // Loopback callers still get loopback links.
+    let (_, _, doc) = discovery(hub.port, &[]);
+    assert_eq!(
+        doc["vaults"][0]["url"],
+        format!("http://127.0.0.1:{}/vault/default", hub.port)
+    );
+}
+
+#[test]
 fn a_configured_origin_wins_over_the_request() {
     let home = TestHome::new();
     add_row(

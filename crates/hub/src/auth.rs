@@ -14,7 +14,9 @@ pub const SCOPE_HOST_ADMIN: &str = "parachute:host:admin";
 pub const SCOPE_HOST_AUTH: &str = "parachute:host:auth";
 
 /// The origin this request reached us at, as an issuer: the `hub_origin` setting, else the
-/// environment origin, else the request's own origin (`https` when a proxy says so).
+/// environment origin, else the exposed origin when the request came in on the exposed host
+/// name (the tunnel terminates TLS, so the request itself looks like plain http), else the
+/// request's own origin (`https` when a proxy says so).
 pub fn request_issuer(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(origin) = state.hub_origin_setting() {
         return origin;
@@ -22,7 +24,27 @@ pub fn request_issuer(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(origin) = state.env_origin() {
         return origin.to_string();
     }
-    request_origin(state, headers)
+    let origin = request_origin(state, headers);
+    if let Some(exposed) = exposed_origin_for(state, &origin) {
+        return exposed;
+    }
+    origin
+}
+
+/// The recorded exposed origin when `request_origin` names the exposed host.
+fn exposed_origin_for(state: &AppState, request_origin: &str) -> Option<String> {
+    let exposed = expose_state::read(state.home()).ok().flatten()?;
+    let host = request_origin.split_once("://")?.1;
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if !host.eq_ignore_ascii_case(&exposed.canonical_fqdn) {
+        return None;
+    }
+    Some(
+        exposed
+            .hub_origin
+            .map(|o| parachute_auth::normalize_origin(&o))
+            .unwrap_or_else(|| format!("https://{}", exposed.canonical_fqdn)),
+    )
 }
 
 /// `scheme://host` of the request itself.
