@@ -278,6 +278,46 @@ fn a_port_held_by_an_unrelated_process_is_never_killed() {
 }
 
 #[test]
+fn a_stale_pid_file_naming_a_reused_pid_does_not_make_its_process_ours() {
+    let stand = Stand::new();
+    let alpha_port = free_port();
+    let services = serde_json::json!({"services": [module_row(&stand, "alpha", alpha_port)]});
+    stand.write("services.json", &services.to_string());
+    // An unrelated program on alpha's port whose pid happens to be the one an old pid file of
+    // alpha records: the file was written long before this process started.
+    let mut stranger = Daemon::start(alpha_port, &[], Some("port-holder"));
+    let pid_file = stand.write("alpha/run/alpha.pid", &format!("{}\n", stranger.pid()));
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&pid_file)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+
+    let run = stand.cli(&["migrate", "--to-supervised"]);
+    assert_eq!(run.code, 1, "{}", run.text);
+    let pid = stranger.pid();
+    assert!(
+        run.text.contains("started after the file was written"),
+        "{}",
+        run.text
+    );
+    assert!(
+        run.text
+            .contains(&format!("held by pid {pid} (port-holder)")),
+        "{}",
+        run.text
+    );
+    assert!(
+        run.text.contains(&format!("Port {alpha_port} (alpha)")),
+        "{}",
+        run.text
+    );
+    assert!(stranger.alive(), "a reused pid must never be signalled");
+}
+
+#[test]
 fn a_failed_start_is_resumed_by_running_again() {
     let stand = Stand::new();
     let mut legacy = stage_legacy(&stand);

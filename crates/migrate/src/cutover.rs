@@ -192,14 +192,14 @@ pub fn cut_over(env: &MigrateEnv, io: &mut dyn Prompt) -> CutoverReport {
 
     // Step 5: the detached hub and modules, by pid file.
     io.say("Stopping the detached hub and modules…");
-    let hub_record = legacy::hub_record(&env.home);
-    if let Some(rec) = &hub_record {
-        stop_recorded(env, rec, io);
-    }
+    // Only records that named our process count as proof of ownership in step 6: a stale
+    // record whose pid now belongs to a stranger must not make that stranger "ours".
+    let hub_record = legacy::hub_record(&env.home).filter(|rec| stop_recorded(env, rec, io));
     let mut records: Vec<PidRecord> = Vec::new();
     for t in &targets {
-        if let Some(rec) = legacy::module_record(&env.home, &t.short) {
-            stop_recorded(env, &rec, io);
+        if let Some(rec) = legacy::module_record(&env.home, &t.short)
+            && stop_recorded(env, &rec, io)
+        {
             records.push(rec);
         }
     }
@@ -339,14 +339,17 @@ fn no_manager_messages() -> Vec<String> {
     ]
 }
 
-/// Stops the process a pid file records and removes the file.
-fn stop_recorded(env: &MigrateEnv, rec: &PidRecord, io: &mut dyn Prompt) {
-    match rec.state() {
+/// Stops the process a pid file records and removes the file. Returns true when the record
+/// named a live process of ours (its pid or group may then be trusted in the port sweep);
+/// false for a stale record or a pid now reused by an unrelated process.
+fn stop_recorded(env: &MigrateEnv, rec: &PidRecord, io: &mut dyn Prompt) -> bool {
+    let ours = match rec.state() {
         RecordState::Gone => {
             io.say(&format!(
                 "  {} was not running (removing its stale pid file)",
                 rec.short
             ));
+            false
         }
         RecordState::Reused { command } => {
             io.say(&format!(
@@ -356,6 +359,7 @@ fn stop_recorded(env: &MigrateEnv, rec: &PidRecord, io: &mut dyn Prompt) {
                 command.as_deref().unwrap_or("command line unavailable"),
                 rec.short
             ));
+            false
         }
         RecordState::Running => {
             match procs::stop_group(rec.pid, env.timing.stop_grace, env.timing.poll) {
@@ -373,12 +377,14 @@ fn stop_recorded(env: &MigrateEnv, rec: &PidRecord, io: &mut dyn Prompt) {
                         "  ⚠ {} (pid {}) survived SIGKILL; its pid file is kept",
                         rec.short, rec.pid
                     ));
-                    return;
+                    return true;
                 }
             }
+            true
         }
-    }
+    };
     rec.clear();
+    ours
 }
 
 /// `hub/run/hub.port` naming a port nothing listens on any more is removed (our `serve` writes
