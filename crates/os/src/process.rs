@@ -111,11 +111,31 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
 }
 
 /// Sends `signal` to the process group `pgid`; if there is no such group, to the process itself.
+///
+/// Only for a `pgid` whose process is known to exist (not yet reaped): after the leader has been
+/// waited for, its pid may be recycled, and the fallback would hit a stranger. Use
+/// [`signal_group_only`] then. A `pgid` of 0 or 1 (our own group, init) is refused with `EINVAL`.
 pub fn signal_group(pgid: u32, signal: Signal) -> Result<(), nix::errno::Errno> {
-    let pid = Pid::from_raw(pgid as i32);
+    let pid = group_pid(pgid)?;
     match killpg(pid, signal) {
         Err(nix::errno::Errno::ESRCH) => kill(pid, signal),
         other => other,
+    }
+}
+
+/// Sends `signal` to the members of process group `pgid` and never to a lone process: safe to
+/// call after the group's leader was reaped (a recycled pid leads no group of ours). `ESRCH`
+/// when the group is empty; `EINVAL` for a `pgid` of 0 or 1.
+pub fn signal_group_only(pgid: u32, signal: Signal) -> Result<(), nix::errno::Errno> {
+    killpg(group_pid(pgid)?, signal)
+}
+
+/// `pgid` as a signal target, refusing values that would hit our own group (0), init (1) or
+/// wrap negative.
+fn group_pid(pgid: u32) -> Result<Pid, nix::errno::Errno> {
+    match i32::try_from(pgid) {
+        Ok(raw) if raw > 1 => Ok(Pid::from_raw(raw)),
+        _ => Err(nix::errno::Errno::EINVAL),
     }
 }
 
@@ -170,6 +190,48 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(group_members(pid).is_empty());
+    }
+
+    #[test]
+    fn group_signals_refuse_our_own_group_and_init() {
+        for pgid in [0, 1, u32::MAX] {
+            assert_eq!(
+                signal_group(pgid, Signal::SIGCONT),
+                Err(nix::errno::Errno::EINVAL)
+            );
+            assert_eq!(
+                signal_group_only(pgid, Signal::SIGCONT),
+                Err(nix::errno::Errno::EINVAL)
+            );
+        }
+    }
+
+    #[test]
+    fn group_only_signal_never_falls_back_to_the_lone_process() {
+        use std::os::unix::process::CommandExt;
+        // A process that is not a group leader: its pid names no group.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert_ne!(stat(pid).unwrap().pgrp, pid);
+        assert_eq!(
+            signal_group_only(pid, Signal::SIGKILL),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        assert!(is_alive(pid), "the lone process must not be signalled");
+        // The fallback of `signal_group` does reach it.
+        signal_group(pid, Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+        // And a group leader's group is signalled as a whole.
+        let mut leader = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        signal_group_only(leader.id(), Signal::SIGKILL).unwrap();
+        leader.wait().unwrap();
     }
 
     #[test]
