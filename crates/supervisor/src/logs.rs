@@ -74,7 +74,7 @@ impl RingBuffer {
 /// A module's persistent log, `<short>/logs/<short>.log`, rotated by size.
 ///
 /// Failing to open, write or rotate never stops the module: the error is logged once and the
-/// file is skipped until the next spawn.
+/// file is skipped until the next spawn calls [`LogFile::ensure_open`].
 #[derive(Debug)]
 pub struct LogFile {
     /// The live file's path.
@@ -120,6 +120,13 @@ impl LogFile {
                 tracing::warn!(path = %self.path.display(), %err, "cannot open module log file; continuing without it");
                 self.file = None;
             }
+        }
+    }
+
+    /// Reopens the file if an earlier failure closed it (called before every spawn).
+    pub fn ensure_open(&mut self) {
+        if self.file.is_none() {
+            self.reopen();
         }
     }
 
@@ -206,5 +213,21 @@ mod tests {
         std::fs::write(&blocker, "x").unwrap();
         let mut log = LogFile::open(&blocker.join("sub/m.log"), 100, 1);
         log.write_line("goes nowhere");
+    }
+
+    #[test]
+    fn a_log_file_that_failed_is_reopened_on_the_next_spawn() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::write(&logs, "a file where the directory belongs").unwrap();
+        let path = logs.join("m.log");
+        let mut log = LogFile::open(&path, 1024, 1);
+        log.write_line("lost");
+        log.ensure_open();
+        log.write_line("still lost");
+        std::fs::remove_file(&logs).unwrap();
+        log.ensure_open();
+        log.write_line("kept");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept\n");
     }
 }

@@ -57,8 +57,11 @@ impl Shared {
 
     fn record_line(&self, short: &str, line: &str, sink: &LineSink) {
         sink(&format!("[{short}] {line}"));
-        self.ring.lock().expect("ring lock").push(line);
         self.log_file.lock().expect("log lock").write_line(line);
+        // Push and broadcast under one ring lock: `Supervisor::follow` copies the ring and
+        // subscribes under the same lock, so a follower sees every line exactly once.
+        let mut ring = self.ring.lock().expect("ring lock");
+        ring.push(line);
         let _ = self.lines.send(line.to_string());
     }
 }
@@ -203,7 +206,10 @@ impl ModuleTask {
             s.port = spec.port;
             s.ready = false;
         });
-        let mut child = match spawn::command(spec, program).spawn() {
+        // A log file that failed earlier gets another chance with every spawn.
+        self.shared.log_file.lock().expect("log lock").ensure_open();
+        let spawned = spawn::spawn(spawn::command(spec, program)).await;
+        let mut child = match spawned {
             Ok(child) => child,
             Err(err) => {
                 let binary = spec.argv.first().cloned();
@@ -220,7 +226,15 @@ impl ModuleTask {
                 return None;
             }
         };
-        let pid = child.id().unwrap_or(0);
+        let Some(pid) = child.id() else {
+            // Only a child that was already waited for has no pid; never true right after spawn.
+            self.give_up(
+                "spawn_failed",
+                format!("could not start {}: the new process has no pid", self.short),
+                spec.argv.first().cloned(),
+            );
+            return None;
+        };
         let started = Instant::now();
         self.shared.update(|s| {
             s.status = ModuleStatus::Running;
@@ -246,9 +260,11 @@ impl ModuleTask {
 
         let end = tokio::select! {
             status = child.wait() => {
+                spawn::forget_child(pid);
                 let exit = status.map(exit_info).unwrap_or(ExitInfo { code: None, signal: None });
                 // Grandchildren left in the group would keep the port and our pipes: end them.
-                let _ = parachute_os::process::signal_group(pid, Signal::SIGKILL);
+                // The leader is reaped, so its pid may be recycled: signal the group only.
+                let _ = parachute_os::process::signal_group_only(pid, Signal::SIGKILL);
                 RunEnd::Exited(exit, started.elapsed())
             }
             msg = control.recv() => {
@@ -267,15 +283,22 @@ impl ModuleTask {
         if let Some(task) = readiness {
             task.abort();
         }
-        for pump in pumps.into_iter().flatten() {
-            // Output still buffered in the pipes is drained; a stuck pipe does not block us.
-            let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
+        for mut pump in pumps.into_iter().flatten() {
+            // Output still buffered in the pipes is drained. A pipe still held open (by a
+            // descendant that left the process group) does not block us, nor keep its task.
+            if tokio::time::timeout(Duration::from_secs(2), &mut pump)
+                .await
+                .is_err()
+            {
+                pump.abort();
+            }
         }
         Some(end)
     }
 
     /// Group SIGTERM, wait up to the grace period, then group SIGKILL.
     async fn terminate(&self, pid: u32, child: &mut tokio::process::Child) {
+        // The leader is not reaped yet (we hold its `Child`), so `pid` is still ours.
         let _ = parachute_os::process::signal_group(pid, Signal::SIGTERM);
         let grace = self.config.stop_grace;
         if tokio::time::timeout(grace, child.wait()).await.is_err() {
@@ -284,11 +307,13 @@ impl ModuleTask {
                 self.short,
                 grace.as_millis()
             ));
-            let _ = parachute_os::process::signal_group(pid, Signal::SIGKILL);
+            let _ = parachute_os::process::signal_group_only(pid, Signal::SIGKILL);
             let _ = child.wait().await;
         }
-        // Anything left in the group (a grandchild ignoring SIGTERM) goes now.
-        let _ = parachute_os::process::signal_group(pid, Signal::SIGKILL);
+        spawn::forget_child(pid);
+        // Anything left in the group (a grandchild ignoring SIGTERM) goes now; the leader is
+        // reaped, so never fall back to signalling its (possibly recycled) pid.
+        let _ = parachute_os::process::signal_group_only(pid, Signal::SIGKILL);
     }
 
     fn pump<R: AsyncRead + Unpin + Send + 'static>(

@@ -7,7 +7,10 @@
 //! Only adopted processes are reaped: zombies that are ours *and* sit outside the hub's own
 //! process group. Every module runs in a group of its own, so its orphaned descendants do too;
 //! commands the hub runs directly (`bun`, `npm`, `systemctl`, …) stay in the hub's group and
-//! are waited on by whoever spawned them, and module leaders are excluded by `is_ours`.
+//! are waited on by whoever spawned them. Module leaders are direct children in groups of their
+//! own: the supervisor lists each one from before its fork until its exit status is collected,
+//! and the scan holds that list locked, so a module that exits at once is never reaped here
+//! (its exit code would be lost to the supervisor). `is_ours` can exclude further pids.
 
 use std::time::Duration;
 
@@ -48,10 +51,19 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
     let me = std::process::id();
     // SAFETY: getpgrp has no preconditions.
     let my_group = unsafe { libc::getpgrp() } as u32;
+    // Held for the whole scan: no module is forked (and so none can be missing from the list)
+    // while we decide what to reap.
+    let modules = crate::spawn::direct_children();
     let adopted = parachute_os::process::all_pids()
         .into_iter()
         .filter_map(parachute_os::process::stat)
-        .filter(|s| s.state == 'Z' && s.ppid == me && s.pgrp != my_group && !is_ours(s.pid));
+        .filter(|s| {
+            s.state == 'Z'
+                && s.ppid == me
+                && s.pgrp != my_group
+                && !modules.contains(&s.pid)
+                && !is_ours(s.pid)
+        });
     for zombie in adopted {
         // SAFETY: waitpid on one specific zombie child of ours, non-blocking.
         unsafe {
@@ -61,5 +73,54 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
                 libc::WNOHANG,
             );
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    /// Spawns `true` in a group of its own (like a module's orphan) and waits until it is a
+    /// zombie.
+    fn zombie_in_own_group() -> u32 {
+        let child = std::process::Command::new("true")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        drop(child); // std never waits on drop: it stays a zombie until someone reaps it.
+        while parachute_os::process::stat(pid).is_some_and(|s| s.state != 'Z') {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        pid
+    }
+
+    #[test]
+    fn reaps_zombies_outside_our_group_but_never_a_listed_module() {
+        let orphan = zombie_in_own_group();
+        let module = zombie_in_own_group();
+        crate::spawn::direct_children().push(module);
+
+        reap_adopted_zombies(&|_| false);
+        assert!(
+            parachute_os::process::stat(orphan).is_none(),
+            "an adopted zombie is reaped"
+        );
+        assert_eq!(
+            parachute_os::process::stat(module).map(|s| s.state),
+            Some('Z'),
+            "a module leader is left for the supervisor to wait for"
+        );
+
+        reap_adopted_zombies(&|pid| pid == module);
+        assert!(
+            parachute_os::process::stat(module).is_some(),
+            "is_ours excludes too"
+        );
+
+        crate::spawn::forget_child(module);
+        reap_adopted_zombies(&|_| false);
+        assert!(parachute_os::process::stat(module).is_none());
     }
 }
