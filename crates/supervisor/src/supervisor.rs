@@ -141,13 +141,22 @@ impl Supervisor {
         if let Some(task) = task {
             let _ = task.await;
         }
-        // A crashed module that is stopped counts as acknowledged; its start_error stays visible.
-        shared.update(|s| {
-            s.status = ModuleStatus::Stopped;
-            s.pid = None;
-            s.ready = false;
-            s.next_retry_at = None;
-        });
+        let entries = self.inner.entries.lock().expect("supervisor lock");
+        // A `start` that ran while we waited replaced the entry (a new control channel) and its
+        // task owns the shared state now: marking it stopped would hide a running process.
+        let still_ours = entries
+            .iter()
+            .any(|(s, e)| s == short && e.control.same_channel(&control));
+        if still_ours {
+            // A crashed module that is stopped counts as acknowledged; its start_error stays.
+            shared.update(|s| {
+                s.status = ModuleStatus::Stopped;
+                s.pid = None;
+                s.ready = false;
+                s.next_retry_at = None;
+            });
+        }
+        drop(entries);
         Some(shared.snapshot())
     }
 
@@ -225,5 +234,121 @@ impl Supervisor {
             stops.spawn(async move { me.stop(&short).await });
         }
         while stops.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spawn::SpawnSpec;
+    use std::time::Duration;
+
+    /// A supervisor whose modules run `sleep <marker>` (the marker finds their processes).
+    fn sleeping(dir: &std::path::Path, marker: &str) -> (Supervisor, StartRequest) {
+        let logs = dir.to_path_buf();
+        let supervisor = Supervisor::new(
+            SupervisorConfig::default(),
+            Arc::new(|_: &str| {}),
+            Arc::new(move |short: &str| logs.join(format!("{short}.log"))),
+        );
+        let marker = marker.to_string();
+        let request = StartRequest {
+            short: "sleepy".into(),
+            resolver: Arc::new(move || {
+                Ok(SpawnSpec {
+                    argv: vec!["sleep".into(), marker.clone()],
+                    cwd: None,
+                    env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+                    port: None,
+                })
+            }),
+        };
+        (supervisor, request)
+    }
+
+    /// Live module processes running `sleep <marker>`.
+    fn live(marker: &str) -> Vec<u32> {
+        let want = format!("/sleep {marker}");
+        let pids: Vec<u32> = crate::spawn::direct_children().clone();
+        pids.into_iter()
+            .filter(|pid| parachute_os::process::is_alive(*pid))
+            .filter(|pid| {
+                parachute_os::process::command_line(*pid).is_some_and(|c| c.ends_with(&want))
+            })
+            .collect()
+    }
+
+    async fn settled(supervisor: &Supervisor, short: &str) -> ModuleState {
+        loop {
+            let state = supervisor.snapshot(short).expect("supervised");
+            if state.status != ModuleStatus::Starting {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A `start` that lands while a `stop` is finishing must not be reported as stopped while
+    /// its process runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_start_racing_a_stop_keeps_a_truthful_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = "4242.17";
+        let (supervisor, request) = sleeping(dir.path(), marker);
+        for _ in 0..20 {
+            supervisor.start(request.clone());
+            let running = settled(&supervisor, "sleepy").await;
+            assert_eq!(running.status, ModuleStatus::Running);
+            let starter = {
+                let supervisor = supervisor.clone();
+                let request = request.clone();
+                tokio::spawn(async move {
+                    // Start again the moment the task reports the process gone.
+                    while supervisor.snapshot("sleepy").unwrap().status != ModuleStatus::Stopped {
+                        tokio::task::yield_now().await;
+                    }
+                    supervisor.start(request);
+                })
+            };
+            supervisor.stop("sleepy").await;
+            starter.await.unwrap();
+            let state = settled(&supervisor, "sleepy").await;
+            let pids = live(marker);
+            match state.status {
+                ModuleStatus::Running => {
+                    assert_eq!(pids, vec![state.pid.unwrap()], "{state:?}");
+                }
+                other => {
+                    panic!("the restarted module is reported {other:?} with processes {pids:?}")
+                }
+            }
+            supervisor.stop("sleepy").await;
+            assert!(live(marker).is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn stop_restart_and_remove_of_a_running_module() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = "4242.23";
+        let (supervisor, request) = sleeping(dir.path(), marker);
+        assert!(supervisor.stop("sleepy").await.is_none());
+        assert!(supervisor.restart("sleepy").await.is_none());
+        supervisor.start(request.clone());
+        let first = settled(&supervisor, "sleepy").await;
+        assert_eq!(live(marker), vec![first.pid.unwrap()]);
+        // Starting a running module changes nothing.
+        assert_eq!(supervisor.start(request).pid, first.pid);
+
+        supervisor.restart("sleepy").await.unwrap();
+        let second = settled(&supervisor, "sleepy").await;
+        assert_eq!(second.status, ModuleStatus::Running);
+        assert_ne!(second.pid, first.pid);
+        assert_eq!(live(marker), vec![second.pid.unwrap()]);
+
+        let removed = supervisor.remove("sleepy").await.unwrap();
+        assert_eq!(removed.status, ModuleStatus::Stopped);
+        assert!(live(marker).is_empty());
+        assert!(!supervisor.is_supervised("sleepy"));
     }
 }
