@@ -14,14 +14,27 @@ use args::{Cli, Command};
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
-            let code = if err.use_stderr() { 1 } else { 0 };
-            let _ = err.print();
-            return code;
-        }
+        Err(err) => return parse_failure(&err),
     };
     init_tracing(matches!(cli.command, Command::Serve));
     dispatch(cli.command)
+}
+
+/// Prints a parse outcome that ends the run and returns its exit code. `--help`, `--version`
+/// and a bare `parachute` (or `parachute auth`) are requests for help: stdout, exit 0. Anything
+/// else is a usage error: stderr, exit 1.
+fn parse_failure(err: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            print!("{}", err.render());
+            0
+        }
+        _ => {
+            let _ = err.print();
+            i32::from(err.use_stderr())
+        }
+    }
 }
 
 fn dispatch(command: Command) -> i32 {

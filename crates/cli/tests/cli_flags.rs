@@ -39,13 +39,15 @@ fn help_lists_every_verb() {
     ] {
         assert!(out.contains(verb), "help lacks {verb}:\n{out}");
     }
+    // No verb at all is a request for help, like `help`: the same text on stdout, exit 0.
     let (code, no_args_out, err) = parachute(&[]);
-    // No verb: usage on stderr, non-zero (clap's convention for a missing subcommand).
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("Usage") || no_args_out.contains("Usage"),
-        "{err}"
-    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(no_args_out, out);
+    assert!(err.is_empty(), "{err}");
+    // A verb group without its verb shows the group's help.
+    let (code, auth_out, _) = parachute(&["auth"]);
+    assert_eq!(code, 0);
+    assert!(auth_out.contains("rotate-operator"), "{auth_out}");
 }
 
 #[test]
