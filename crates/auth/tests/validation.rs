@@ -213,6 +213,70 @@ fn every_refusal_cause() {
     ));
 }
 
+/// When a token fails several checks, the first in the documented order is reported: a
+/// revoked or foreign token is a 401 even if it also lacks the scope (never a 403 that would
+/// confirm it is otherwise good), and a forged signature hides everything behind it.
+#[test]
+fn refusals_follow_the_documented_order() {
+    let fx = FixtureDb::copy();
+    let db = fx.open();
+    let admin_req = request(&db, Some("parachute:host:admin"));
+    let loopback_only = ValidationRequest {
+        accepted_issuers: parachute_auth::known_issuers(1939, None, None, None),
+        ..admin_req.clone()
+    };
+
+    // Revoked and lacking the scope: revoked.
+    let revoked = mint_vault_read(&db, Duration::from_secs(3600));
+    db.revoke_token(&revoked.jti).unwrap();
+    assert!(matches!(
+        expect_failure(&db, &revoked.token, &admin_req),
+        AuthFailure::Revoked { .. }
+    ));
+    // Foreign issuer, revoked, lacking the scope: the issuer.
+    assert!(matches!(
+        expect_failure(&db, &revoked.token, &loopback_only),
+        AuthFailure::UnknownIssuer { .. }
+    ));
+    // No subject and lacking the scope: the subject.
+    let no_sub = db
+        .mint(&MintRequest::cli(
+            "",
+            vec!["vault:default:read".into()],
+            "vault.default",
+            FIXTURE_ISSUER,
+            MINT_DEFAULT_TTL,
+        ))
+        .unwrap();
+    assert_eq!(
+        expect_failure(&db, &no_sub.token, &admin_req),
+        AuthFailure::NoSubject
+    );
+
+    // Expired, foreign and revoked: expired.
+    let short = mint_vault_read(&db, Duration::from_secs(60));
+    db.revoke_token(&short.jti).unwrap();
+    fx.clock.advance(Duration::from_secs(61));
+    let expired_req = request(&db, Some("parachute:host:admin"));
+    let expired_loopback = ValidationRequest {
+        accepted_issuers: parachute_auth::known_issuers(1939, None, None, None),
+        ..expired_req.clone()
+    };
+    assert!(matches!(
+        expect_failure(&db, &short.token, &expired_loopback),
+        AuthFailure::Expired { .. }
+    ));
+    // ... and with a broken signature on top: the signature.
+    let mut parts: Vec<String> = short.token.split('.').map(str::to_owned).collect();
+    let mut sig = parts[2].clone().into_bytes();
+    sig[4] = if sig[4] == b'A' { b'B' } else { b'A' };
+    parts[2] = String::from_utf8(sig).unwrap();
+    assert_eq!(
+        expect_failure(&db, &parts.join("."), &expired_loopback),
+        AuthFailure::BadSignature
+    );
+}
+
 #[test]
 fn bearer_header_parsing() {
     assert_eq!(parse_bearer(Some("Bearer abc.def.ghi")), Ok("abc.def.ghi"));
