@@ -29,6 +29,16 @@ fn mint_vault_read(db: &HubDb, ttl: Duration) -> MintedToken {
     .expect("mint")
 }
 
+/// `token` with one character in the middle of its signature changed.
+fn tamper_signature(token: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut sig: Vec<u8> = parts[2].clone().into_bytes();
+    let mid = sig.len() / 2;
+    sig[mid] = if sig[mid] == b'A' { b'B' } else { b'A' };
+    parts[2] = String::from_utf8(sig).unwrap();
+    parts.join(".")
+}
+
 fn expect_failure(db: &HubDb, token: &str, req: &ValidationRequest) -> AuthFailure {
     let failure = db.validate(token, req).expect_err("token must be refused");
     if matches!(failure, AuthFailure::InsufficientScope { .. }) {
@@ -90,12 +100,7 @@ fn every_refusal_cause() {
     let req = request(&db, Some("vault:default:read"));
 
     // Bad signature: change one character in the middle of the signature.
-    let mut parts: Vec<String> = minted.token.split('.').map(str::to_owned).collect();
-    let mut sig: Vec<u8> = parts[2].clone().into_bytes();
-    let mid = sig.len() / 2;
-    sig[mid] = if sig[mid] == b'A' { b'B' } else { b'A' };
-    parts[2] = String::from_utf8(sig).unwrap();
-    let tampered = parts.join(".");
+    let tampered = tamper_signature(&minted.token);
     assert_eq!(
         expect_failure(&db, &tampered, &req),
         AuthFailure::BadSignature
@@ -267,12 +272,8 @@ fn refusals_follow_the_documented_order() {
         AuthFailure::Expired { .. }
     ));
     // ... and with a broken signature on top: the signature.
-    let mut parts: Vec<String> = short.token.split('.').map(str::to_owned).collect();
-    let mut sig = parts[2].clone().into_bytes();
-    sig[4] = if sig[4] == b'A' { b'B' } else { b'A' };
-    parts[2] = String::from_utf8(sig).unwrap();
     assert_eq!(
-        expect_failure(&db, &parts.join("."), &expired_loopback),
+        expect_failure(&db, &tamper_signature(&short.token), &expired_loopback),
         AuthFailure::BadSignature
     );
 }
