@@ -409,3 +409,27 @@ fn unknown_paths_are_404_and_new_rows_route_at_once() {
     let (_, health) = get_json(hub.port, "/health", &[]);
     assert_eq!(health["service"], "parachute-hub");
 }
+
+#[test]
+fn an_open_proxied_stream_does_not_hold_up_hub_shutdown() {
+    let home = TestHome::new();
+    let live = Live::start();
+    add_row(
+        home.path(),
+        json!({"name": "live", "port": live.port, "paths": ["/live"],
+               "health": "/health", "version": "1"}),
+    );
+    let mut hub = HubProcess::start(home.path());
+    // The upstream holds this response open until released, which never happens here: a
+    // module's event stream or long poll looks the same to the hub.
+    let mut resp = client().get(url(hub.port, "/live/stream")).send().unwrap();
+    let mut first = [0u8; 6];
+    resp.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"first\n");
+    assert_eq!(hub.stop(), Some(0), "{}", hub.output_text());
+    assert!(
+        hub.output_text().contains("still open"),
+        "the hub says why it stopped waiting:\n{}",
+        hub.output_text()
+    );
+}

@@ -1,5 +1,6 @@
 //! `parachute serve`: bind first, then boot every module, then serve until SIGTERM/SIGINT.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,13 +130,17 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     println!("parachute serve: supervising {started} module(s) from services.json");
     state.set_booted(outcomes);
 
-    let app = routes::router(state);
+    let app = routes::router(state.clone());
+    let stopping = state.clone();
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal());
-    let result = server.await.map_err(ServeError::Server);
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        stopping.begin_shutdown();
+    });
+    let result = finish_or_give_up(server.into_future(), state.stopping()).await;
     println!("parachute serve: shutting down; stopping modules");
     supervisor.shutdown().await;
     if hub_port::read(&home) == Some(local.port()) {
@@ -143,6 +148,37 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     }
     println!("parachute serve: stopped");
     result
+}
+
+/// How long open connections may keep the hub from stopping its modules after SIGTERM.
+///
+/// The server finishes every open response before it returns, but a module's long-lived
+/// response (an event stream, a long poll) only ends when that module stops — which happens
+/// after the server returns. Past this grace the modules are stopped anyway, which ends such
+/// responses. Together with a module's own 5 s stop grace it stays well inside launchd's 20 s
+/// and systemd's 90 s stop timeouts.
+pub const CONNECTION_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `server` to its end, but once `stopping` has resolved waits at most
+/// [`CONNECTION_GRACE`] for it (the connections still open then are abandoned).
+async fn finish_or_give_up(
+    server: impl std::future::Future<Output = std::io::Result<()>>,
+    stopping: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let grace_over = async {
+        stopping.await;
+        tokio::time::sleep(CONNECTION_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(ServeError::Server),
+        () = grace_over => {
+            println!(
+                "parachute serve: connections still open {} s after the stop request (long-lived module responses); stopping the modules anyway",
+                CONNECTION_GRACE.as_secs()
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Seeds the first admin from `PARACHUTE_INITIAL_ADMIN_USERNAME`/`_PASSWORD` when there is no

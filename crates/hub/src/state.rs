@@ -42,6 +42,11 @@ struct Inner {
     packages: Packages,
     /// The reverse proxy's pooled client and routing table cache.
     proxy: ProxyContext,
+    /// Becomes `true` once the hub has been asked to stop. Long-lived responses (log follow
+    /// streams) watch it: the server waits for open responses before the modules are stopped,
+    /// so they must end by themselves. A watch, not a signal handler per stream, so a stream
+    /// that starts listening after the signal still sees it.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -66,6 +71,7 @@ impl AppState {
                 operations: Operations::new(),
                 packages: Packages::from_env(),
                 proxy,
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -144,6 +150,21 @@ impl AppState {
     /// source of rows).
     pub fn proxy(&self) -> &ProxyContext {
         &self.inner.proxy
+    }
+
+    /// Marks the hub as stopping: every [`AppState::stopping`] future resolves.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`AppState::begin_shutdown`] has been called (at once if it already was).
+    /// Holds only the channel, not the state.
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.stopping.subscribe();
+        async move {
+            // An error means the state is gone, which also means the hub is going away.
+            let _ = rx.wait_for(|stopping| *stopping).await;
+        }
     }
 
     /// Records that boot has finished.

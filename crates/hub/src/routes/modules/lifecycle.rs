@@ -2,6 +2,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -85,6 +87,7 @@ pub fn logs(
             short.to_string(),
             lines,
             rx,
+            Box::pin(state.stopping()),
         ));
     }
     let Some(lines) = state.supervisor().logs(short) else {
@@ -114,9 +117,9 @@ struct Follow {
     rx: broadcast::Receiver<String>,
     /// Set once the module is gone: send what is pending, then end.
     done: bool,
-    /// Resolves when the hub is asked to stop (SIGTERM/SIGINT): the server waits for open
-    /// responses before it stops the modules, so a follow stream must end by itself then.
-    hub_stopping: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// Resolves when the hub is asked to stop ([`AppState::stopping`]): the server waits for
+    /// open responses before it stops the modules, so a follow stream must end by itself then.
+    hub_stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Follow {
@@ -141,24 +144,6 @@ impl Follow {
     }
 }
 
-/// Resolves on the first SIGTERM or SIGINT after it is called (never, if the handlers cannot
-/// be installed).
-async fn hub_stopping() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => std::future::pending().await,
-    }
-}
-
 fn skipped(n: u64) -> String {
     format!("[hub] {n} line(s) skipped: this reader fell behind the module's output")
 }
@@ -168,6 +153,7 @@ fn follow_response(
     short: String,
     lines: Vec<String>,
     rx: broadcast::Receiver<String>,
+    hub_stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Response {
     let start = Follow {
         supervisor,
@@ -175,7 +161,7 @@ fn follow_response(
         pending: lines.into(),
         rx,
         done: false,
-        hub_stopping: Box::pin(hub_stopping()),
+        hub_stopping,
     };
     let stream = futures_util::stream::unfold(start, |mut st| async move {
         loop {
