@@ -95,6 +95,22 @@ pub fn hub_port(home: &Home) -> u16 {
     hub_port::read(home).unwrap_or(DEFAULT_HUB_PORT)
 }
 
+/// How to install module `short` on this box today: a command line calling the hub's module
+/// API (`POST /api/modules/<short>/install`) with the operator token, for messages that must say
+/// what to do next. It names the token file, never the token. (This binary has no `install`
+/// verb; the hub installs and then starts the module itself.)
+pub fn install_command(home: &Home, short: &str) -> String {
+    let token = home
+        .operator_token()
+        .display()
+        .to_string()
+        .replace('\'', r"'\''");
+    format!(
+        "curl -fsS -X POST -H \"Authorization: Bearer $(cat '{token}')\" http://127.0.0.1:{}/api/modules/{short}/install",
+        hub_port(home)
+    )
+}
+
 /// Every issuer a token of this hub may carry, as seen from the CLI side: loopback origins of
 /// `port`, the `hub_origin` setting, `PARACHUTE_HUB_ORIGIN` and the exposed origin.
 pub fn accepted_issuers(home: &Home, db: &HubDb, port: u16) -> Vec<String> {

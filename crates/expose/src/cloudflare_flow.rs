@@ -43,10 +43,13 @@ pub(crate) fn up(
         return Err(ExposeError::CloudflaredNotLoggedIn { cert });
     }
     let manifest = services::read_strict(&exp.home)?;
-    let vault = manifest
-        .find_short("vault")
-        .cloned()
-        .ok_or(ExposeError::VaultNotInstalled)?;
+    let vault =
+        manifest
+            .find_short("vault")
+            .cloned()
+            .ok_or_else(|| ExposeError::VaultNotInstalled {
+                install: parachute_client::install_command(&exp.home, "vault"),
+            })?;
     let host = target.hostname();
     let name = target.tunnel_name();
     let url = format!("https://{host}");

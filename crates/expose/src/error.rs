@@ -27,9 +27,12 @@ pub enum ExposeError {
     },
     /// There is no module to expose; nothing was changed.
     #[error(
-        "no modules are installed yet, so there is nothing to expose. Install one first (`parachute install vault`), then re-run."
+        "no modules are installed yet, so there is nothing to expose. Install one first through the hub (for the vault: `{install}`), then re-run."
     )]
-    NoServices,
+    NoServices {
+        /// The command that installs the vault on this box.
+        install: String,
+    },
     /// `services.json` is malformed (strict read); nothing was changed.
     #[error(transparent)]
     Services(#[from] ServicesError),
@@ -84,9 +87,12 @@ pub enum ExposeError {
     },
     /// The Cloudflare path routes to the vault, which is not installed; nothing was changed.
     #[error(
-        "the vault is not installed, so a Cloudflare tunnel would have nothing to serve. Run `parachute install vault`, then re-run."
+        "the vault is not installed, so a Cloudflare tunnel would have nothing to serve. Install it through the hub (`{install}`), then re-run."
     )]
-    VaultNotInstalled,
+    VaultNotInstalled {
+        /// The command that installs the vault on this box.
+        install: String,
+    },
     /// `--domain` is not a usable DNS name; nothing was changed.
     #[error(
         "{hostname:?} is not a valid hostname: {reason}. Pass a full name inside a zone on your Cloudflare account, e.g. --domain hub.example.com."

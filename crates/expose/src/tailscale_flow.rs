@@ -37,7 +37,9 @@ pub(crate) fn up(
     ts.check_installed()?;
     let manifest = services::read_strict(&exp.home)?;
     if manifest.services.is_empty() {
-        return Err(ExposeError::NoServices);
+        return Err(ExposeError::NoServices {
+            install: parachute_client::install_command(&exp.home, "vault"),
+        });
     }
     let (fqdn, status) = ts.fqdn()?;
     let url = format!("https://{fqdn}");

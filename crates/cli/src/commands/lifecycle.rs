@@ -262,10 +262,13 @@ fn module_verb(
             return 1;
         }
     };
-    runtime.block_on(drive(verb, svc, &client))
+    let install = parachute_client::install_command(home, svc);
+    runtime.block_on(drive(verb, svc, &client, &install))
 }
 
-async fn drive(verb: Verb, svc: &str, client: &HubClient) -> i32 {
+/// Sends the operation; `install` is the command line that installs `svc` (for the
+/// `not_installed` answer).
+async fn drive(verb: Verb, svc: &str, client: &HubClient, install: &str) -> i32 {
     let op = match verb {
         Verb::Start => ModuleOp::Start,
         Verb::Stop => ModuleOp::Stop,
@@ -283,13 +286,13 @@ async fn drive(verb: Verb, svc: &str, client: &HubClient) -> i32 {
                     0
                 }
                 Err(e) => {
-                    eprintln!("{}", error_line(svc, &e));
+                    eprintln!("{}", error_line(svc, &e, install));
                     1
                 }
             }
         }
         Err(e) => {
-            eprintln!("{}", error_line(svc, &e));
+            eprintln!("{}", error_line(svc, &e, install));
             1
         }
     }
@@ -315,13 +318,13 @@ fn success_line(verb: Verb, svc: &str, body: &Value) -> String {
     }
 }
 
-/// The `✗` line for a failed operation.
-fn error_line(svc: &str, err: &ClientError) -> String {
+/// The `✗` line for a failed operation; `install` is the command that installs `svc`.
+fn error_line(svc: &str, err: &ClientError, install: &str) -> String {
     match err {
         ClientError::Api {
             status: 400, error, ..
         } if error == "not_installed" => format!(
-            "✗ {svc} is not installed — install it with `parachute install {svc}`, then run `parachute start {svc}`."
+            "✗ {svc} is not installed (services.json has no row for it).\n  Install it through the hub, which starts it once installed:\n    {install}"
         ),
         ClientError::Api {
             error, description, ..
@@ -378,11 +381,14 @@ mod tests {
             error: error.into(),
             description: "desc".into(),
         };
+        let install = "curl … /api/modules/vault/install";
+        let line = error_line("vault", &api(400, "not_installed"), install);
         assert!(
-            error_line("vault", &api(400, "not_installed")).contains("parachute install vault")
+            line.starts_with("✗ vault is not installed") && line.ends_with(install),
+            "{line}"
         );
         assert_eq!(
-            error_line("x", &api(404, "unknown_module")),
+            error_line("x", &api(404, "unknown_module"), install),
             "✗ x: unknown_module: desc"
         );
     }
