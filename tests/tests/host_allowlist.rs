@@ -25,6 +25,7 @@ fn foreign_hosts_are_refused_and_loopback_names_always_answer() {
         "evil.example:1939",
         FQDN,
         "localhost.evil.example",
+        "[::1]evil.example",
     ] {
         let r = stand.get_as(host, "/health");
         assert_eq!(r.status, 421, "{host}: {}", r.body);

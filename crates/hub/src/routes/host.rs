@@ -46,7 +46,7 @@ use axum::response::{IntoResponse, Response};
 use parachute_home::{Home, cloudflared_state, expose_state};
 
 use crate::error::ApiError;
-use crate::routes::proxy::is_loopback_host;
+use crate::routes::proxy::{is_loopback_host, split_bracketed};
 use crate::state::AppState;
 
 /// The environment variable listing extra allowed host names.
@@ -188,8 +188,8 @@ pub fn normalize(raw: &str) -> Option<String> {
     if raw.is_empty() {
         return None;
     }
-    let host = if let Some(rest) = raw.strip_prefix('[') {
-        rest.split_once(']')?.0
+    let host = if raw.starts_with('[') {
+        split_bracketed(raw)?
     } else if raw.matches(':').count() > 1 {
         raw // a bare IPv6 address
     } else {
@@ -259,6 +259,8 @@ mod tests {
         assert_eq!(normalize(""), None);
         assert_eq!(normalize("a b"), None);
         assert_eq!(normalize("x:notaport"), None);
+        assert_eq!(normalize("[evil.example]x"), None);
+        assert_eq!(normalize("[::1]junk"), None);
         assert_eq!(
             origin_host("https://Hub.Example.com/").as_deref(),
             Some("hub.example.com")

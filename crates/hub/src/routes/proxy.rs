@@ -26,7 +26,7 @@ use parachute_home::Home;
 use crate::state::AppState;
 
 pub use errors::{UpstreamState, classify};
-pub use layer::{is_loopback_host, is_loopback_request};
+pub use layer::{is_loopback_host, is_loopback_request, split_bracketed};
 pub use table::{RouteCache, RouteMatch, RouteTable};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded.

@@ -79,11 +79,10 @@ pub fn is_loopback_host(host: &str) -> bool {
     if host.is_empty() {
         return false;
     }
-    // `[::1]:8080`, `[::1]`
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest
-            .split_once(']')
-            .and_then(|(ip, _)| ip.parse::<IpAddr>().ok())
+    // `[::1]:8080`, `[::1]` (and nothing else after the bracket)
+    if host.starts_with('[') {
+        return split_bracketed(host)
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
             .is_some_and(|ip| ip.is_loopback());
     }
     // A bare IPv6 address (as in x-forwarded-for).
@@ -99,6 +98,16 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name == "localhost" || name.ends_with(".localhost")
+}
+
+/// The address inside `[addr]` or `[addr]:port`; `None` when anything else follows the `]`.
+pub fn split_bracketed(host: &str) -> Option<&str> {
+    let (inner, after) = host.strip_prefix('[')?.split_once(']')?;
+    let port_ok = match after.strip_prefix(':') {
+        Some(port) => !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()),
+        None => after.is_empty(),
+    };
+    port_ok.then_some(inner)
 }
 
 #[cfg(test)]
@@ -143,6 +152,10 @@ mod tests {
             "[fe80::1]:1939",
             "localhost.example.com",
             "notlocalhost",
+            "[::1]evil.example",
+            "[::1].evil.example:80",
+            "[::1]:",
+            "[::1]:80x",
         ] {
             assert!(!is_loopback_host(h), "{h}");
         }
