@@ -176,7 +176,8 @@ fn funnel_replaces_tailnet_and_the_other_layers_off_is_a_harmless_no_op() {
     assert!(stand.calls("tailscale").is_empty());
     assert_eq!(stand.json("expose-state.json").unwrap(), state);
 
-    // `public off` finds the Funnel and takes it down.
+    // `public off` finds the Funnel and takes it down, origin included.
+    assert_eq!(stand.vault_env_origin().as_deref(), Some(ORIGIN));
     let run = stand.cli(&["expose", "public", "off"]);
     run.ok();
     assert_eq!(
@@ -184,6 +185,8 @@ fn funnel_replaces_tailnet_and_the_other_layers_off_is_a_harmless_no_op() {
         vec![argv(&["funnel", "--https=443", "--set-path=/", "off"])]
     );
     assert!(stand.json("expose-state.json").is_none());
+    assert_eq!(stand.vault_env_origin(), None);
+    assert_eq!(stand.operator_iss(), format!("http://127.0.0.1:{port}"));
     let run = stand.cli(&["expose", "public", "off"]);
     run.ok();
     assert!(
@@ -216,6 +219,44 @@ fn a_failed_bringup_records_nothing_and_a_rerun_succeeds() {
     stand.clear_injection("tailscale");
     stand.cli(&["expose", "tailnet"]).ok();
     assert_eq!(stand.json("expose-state.json").unwrap()["layer"], "tailnet");
+}
+
+#[test]
+fn a_failed_switch_withdraws_the_origin_of_the_layer_it_took_down() {
+    let stand = tailscale_stand();
+    let port = stand.hub().port;
+    stand.cli(&["expose", "tailnet"]).ok();
+    assert_eq!(stand.vault_env_origin().as_deref(), Some(ORIGIN));
+    let empty = vault_origin_line("");
+    let before_empty = stand.count_lines(&empty);
+
+    // Switching to Funnel takes the tailnet handler down first, then Funnel is refused.
+    stand.inject(
+        "tailscale",
+        &["funnel-up 1 Funnel not available; \"funnel\" node attribute not set."],
+    );
+    let run = stand.cli(&["expose", "public", "--tailnet"]);
+    run.failed();
+    assert!(
+        run.stderr.contains("Nothing is exposed right now"),
+        "{run:#?}"
+    );
+    assert!(stand.json("expose-state.json").is_none());
+    // Nothing serves the tailnet origin any more, so nothing may keep pointing at it: the
+    // vault is back on loopback and the CLI's token too (CLI verbs keep working).
+    assert_eq!(stand.vault_env_origin(), None);
+    assert_eq!(stand.operator_iss(), format!("http://127.0.0.1:{port}"));
+    stand.wait_count(&empty, before_empty + 1);
+    let status = stand.cli(&["status"]);
+    assert!(
+        !status.stdout.contains("live module state unavailable"),
+        "{status:#?}"
+    );
+
+    stand.clear_injection("tailscale");
+    stand.cli(&["expose", "public", "--tailnet"]).ok();
+    assert_eq!(stand.vault_env_origin().as_deref(), Some(ORIGIN));
+    assert_eq!(stand.operator_iss(), ORIGIN);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parachute_home::{Home, cloudflared_state, expose_state};
+use parachute_home::{ExposeState, Home, cloudflared_state, expose_state};
 use parachute_os::CommandRunner;
 use parachute_unit::{EnsureConfig, ManagedUnit};
 
@@ -13,7 +13,7 @@ use crate::connector::Connector;
 use crate::error::ExposeError;
 use crate::origin::{self, OriginChange};
 use crate::report::{ExposureStatus, Log, OffReport, Progress, UpReport};
-use crate::state::{Active, advertised_origin};
+use crate::state::{Active, advertised_origin, served_origins};
 use crate::target::{OffTarget, Target, validate_hub_origin};
 use crate::{cloudflare_flow, tailscale_flow};
 
@@ -112,10 +112,18 @@ impl Exposure {
             .map(validate_hub_origin)
             .transpose()?;
         let mut log = self.log();
-        let mut report = match target {
-            Target::Tailnet => tailscale_flow::up(self, false, hub_origin, &mut log)?,
-            Target::Funnel => tailscale_flow::up(self, true, hub_origin, &mut log)?,
-            Target::Cloudflare(cf) => cloudflare_flow::up(self, cf, hub_origin, &mut log)?,
+        let prior = expose_state::read(&self.home).ok().flatten();
+        let flow = match target {
+            Target::Tailnet => tailscale_flow::up(self, false, hub_origin, &mut log),
+            Target::Funnel => tailscale_flow::up(self, true, hub_origin, &mut log),
+            Target::Cloudflare(cf) => cloudflare_flow::up(self, cf, hub_origin, &mut log),
+        };
+        let mut report = match flow {
+            Ok(report) => report,
+            Err(err) => {
+                self.withdraw_replaced(prior.as_ref(), &mut log);
+                return Err(err);
+            }
         };
         report.restarts = origin::propagate(
             &self.home,
@@ -128,6 +136,27 @@ impl Exposure {
         report.warnings = log.warnings();
         report.lines = log.into_lines();
         Ok(report)
+    }
+
+    /// After a failed [`Exposure::up`]: when the flow had already taken the previous layer down
+    /// (its record is gone), that layer's origin is withdrawn as an `off` would, so the modules
+    /// and the operator token are not left on an origin nothing serves. The retry starts clean.
+    fn withdraw_replaced(&self, prior: Option<&ExposeState>, log: &mut Log) {
+        let Some(prior) = prior else {
+            return;
+        };
+        if !matches!(expose_state::read(&self.home), Ok(None)) {
+            return;
+        }
+        origin::propagate(
+            &self.home,
+            self.hub_port(),
+            &OriginChange::Off {
+                removed: served_origins(prior),
+                remaining: None,
+            },
+            log,
+        );
     }
 
     /// Takes `target` down. A layer that is not live is a harmless no-op

@@ -16,8 +16,8 @@
 //!   counts as done) and its record removed; modules whose port does not answer get a warning;
 //!   `well-known/parachute.json` and `hub.html` are written; ONE handler is added:
 //!   `tailscale serve|funnel --bg --https=443 --set-path=/ http://127.0.0.1:<hubPort>/`; then
-//!   `expose-state.json` (`mode: path`). A failed handler leaves nothing exposed and no record,
-//!   so a re-run starts clean.
+//!   `expose-state.json` (`mode: path`). A failed handler leaves nothing exposed and no record
+//!   (the origin of a layer it replaced is withdrawn, as by `off`), so a re-run starts clean.
 //! - **Cloudflare**: find-or-create the tunnel (`tunnel list --output json`, `tunnel create`),
 //!   `tunnel route dns --overwrite-dns`, `cloudflared/<tunnel>/config.yml`, every earlier
 //!   connector of the tunnel stopped (and the legacy shared `parachute` tunnel retired), the

@@ -75,6 +75,17 @@ impl Active {
     }
 }
 
+/// Every origin a state makes valid: `https://<canonicalFqdn>` and the advertised origin (when
+/// they differ). Once the layer is gone, none of them is served any more.
+pub(crate) fn served_origins(state: &ExposeState) -> Vec<String> {
+    let mut origins = vec![format!("https://{}", state.canonical_fqdn)];
+    let advertised = advertised_origin(state);
+    if !origins.contains(&advertised) {
+        origins.push(advertised);
+    }
+    origins
+}
+
 /// The origin a state advertises: its `hubOrigin`, else `https://<canonicalFqdn>`.
 pub fn advertised_origin(state: &ExposeState) -> String {
     state

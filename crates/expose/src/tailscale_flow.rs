@@ -13,7 +13,7 @@ use crate::error::ExposeError;
 use crate::exposure::{Exposure, Removed};
 use crate::reach;
 use crate::report::{Log, UpReport};
-use crate::state::{Active, advertised_origin};
+use crate::state::{Active, served_origins};
 use crate::tailscale::{Tailscale, already_gone, bringup_args, teardown_args};
 
 /// The HTTPS port Tailscale serves on.
@@ -218,13 +218,8 @@ pub(crate) fn off(exp: &Exposure, funnel: bool, log: &mut Log) -> Result<Removed
         "{wanted} exposure removed; the hub keeps running on 127.0.0.1:{}.",
         exp.hub_port()
     ));
-    let mut origins = vec![format!("https://{}", state.canonical_fqdn)];
-    let advertised = advertised_origin(&state);
-    if !origins.contains(&advertised) {
-        origins.push(advertised);
-    }
     Ok(Removed {
         layers: vec![active],
-        origins,
+        origins: served_origins(&state),
     })
 }
