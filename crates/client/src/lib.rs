@@ -23,6 +23,10 @@ pub use probe::{HttpProbe, HubHealth, probe_http};
 /// The hub's default port when `hub.port` is absent.
 pub const DEFAULT_HUB_PORT: u16 = 1939;
 
+/// How long a streaming request may wait for the hub's response headers: a hub that accepts
+/// the connection and never answers must not hang `logs -f`.
+pub const STREAM_HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What went wrong talking to the hub.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -79,8 +83,8 @@ pub struct ApiResponse {
     pub body: Value,
 }
 
-/// A client for one hub.
-#[derive(Debug, Clone)]
+/// A client for one hub. Its `Debug` output never shows the bearer token.
+#[derive(Clone)]
 pub struct HubClient {
     /// `http://127.0.0.1:<port>`.
     base: String,
@@ -88,6 +92,15 @@ pub struct HubClient {
     token: Option<String>,
     /// The HTTP client (no proxy, no redirects).
     http: reqwest::Client,
+}
+
+impl std::fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubClient")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The port the hub of `home` listens on: `hub/run/hub.port`, else 1939.
@@ -276,19 +289,42 @@ impl HubClient {
         .await
     }
 
-    /// Opens a streaming GET (for `logs --follow`); the caller reads chunks until EOF.
+    /// Opens a streaming GET (for `logs --follow`); the caller reads chunks until EOF. Only
+    /// the wait for the response headers (and an error body) is bounded, by
+    /// [`STREAM_HEADERS_TIMEOUT`]: the stream itself may stay open for as long as it likes.
     pub async fn stream(&self, path: &str) -> Result<reqwest::Response, ClientError> {
+        self.stream_within(path, STREAM_HEADERS_TIMEOUT).await
+    }
+
+    async fn stream_within(
+        &self,
+        path: &str,
+        headers_timeout: Duration,
+    ) -> Result<reqwest::Response, ClientError> {
         let mut req = self.http.get(format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
-        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+        let unreachable = |detail: String| ClientError::Unreachable {
             base: self.base.clone(),
-            detail: e.to_string(),
-        })?;
+            detail,
+        };
+        let resp = match tokio::time::timeout(headers_timeout, req.send()).await {
+            Ok(sent) => sent.map_err(|e| unreachable(e.to_string()))?,
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer to GET {path} within {}s",
+                    headers_timeout.as_secs_f32()
+                )));
+            }
+        };
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            let body: Value = tokio::time::timeout(headers_timeout, resp.json())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(Value::Null);
             return Err(ClientError::Api {
                 status,
                 error: body["error"].as_str().unwrap_or("error").to_string(),
@@ -299,5 +335,40 @@ impl HubClient {
             });
         }
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let client = HubClient::new(1939).bearer("eyJ.secret.sig".into());
+        let text = format!("{client:?}");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(
+            text.contains("redacted") && text.contains("127.0.0.1:1939"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_headers_never_come_fails_instead_of_hanging() {
+        // Accepts the connection (the kernel backlog does) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let err = HubClient::new(port)
+            .stream_within(
+                "/api/modules/vault/logs?follow=1",
+                Duration::from_millis(300),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Unreachable { detail, .. } if detail.contains("no answer")),
+            "{err}"
+        );
+        drop(silent);
     }
 }
