@@ -161,6 +161,31 @@ fn an_exposed_home_gets_its_public_url_and_issuer() {
 }
 
 #[test]
+fn a_hub_started_by_hand_is_left_alone_and_the_run_says_what_is_missing() {
+    let stand = Stand::new();
+    let _hub = parachute_tests::hub::HubProcess::start_with(
+        &stand.home(),
+        parachute_tests::hub::HubOptions {
+            env: vec![("PORT".into(), stand.port.to_string())],
+            no_wait: true,
+        },
+    );
+    wait_health(stand.port).expect("the hand-started hub answers");
+
+    let run = stand.cli(&["init", "--no-browser", "--expose", "none"]);
+    assert_eq!(run.code, 0, "{}", run.text);
+    assert!(
+        run.text.contains("not under the service manager"),
+        "{}",
+        run.text
+    );
+    // Something still needs doing (the unit), so the run must not say nothing did.
+    assert!(!run.text.contains("Nothing changed"), "{}", run.text);
+    assert!(!stand.unit_file().exists());
+    assert!(stand.calls("systemctl").is_empty());
+}
+
+#[test]
 fn init_without_a_service_manager_fails_and_writes_nothing() {
     let mut stand = Stand::new();
     stand

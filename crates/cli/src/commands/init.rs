@@ -38,6 +38,18 @@ pub fn run(args: &InitArgs) -> i32 {
     .run()
 }
 
+/// What the hub step of `init` found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HubStep {
+    /// The unit was installed or started.
+    Changed,
+    /// The hub already ran as it should (under our unit, or where no manager exists).
+    AlreadyDone,
+    /// A hub runs, but not the way init sets it up (by hand, under a foreign unit, legacy);
+    /// what to do was said, and the run must not claim nothing needed doing.
+    NeedsAttention,
+}
+
 /// One run of `init`.
 struct Init<'a> {
     /// The machine: home, manager, hub unit, port.
@@ -55,10 +67,11 @@ struct Init<'a> {
 impl Init<'_> {
     fn run(mut self) -> i32 {
         self.io.say("Parachute init: setting up your hub.");
-        let mut changed = match self.hub() {
-            Ok(changed) => changed,
+        let hub = match self.hub() {
+            Ok(step) => step,
             Err(code) => return code,
         };
+        let mut changed = hub == HubStep::Changed;
         changed |= self.operator_token();
         let exposed = match self.exposure() {
             Ok((exposed, exposure_changed)) => {
@@ -73,7 +86,7 @@ impl Init<'_> {
         };
         self.next_steps(&url);
         self.offer_browser(&url);
-        if !changed {
+        if !changed && hub == HubStep::AlreadyDone {
             self.io.say("");
             self.io.say(
                 "Nothing changed: the hub was already installed and running, and nothing else needed doing.",
@@ -82,9 +95,8 @@ impl Init<'_> {
         0
     }
 
-    /// Makes sure the hub runs under its unit. `Ok(true)` when something was installed or
-    /// started, `Err(code)` when init must stop.
-    fn hub(&mut self) -> Result<bool, i32> {
+    /// Makes sure the hub runs under its unit; `Err(code)` when init must stop.
+    fn hub(&mut self) -> Result<HubStep, i32> {
         let env = self.env;
         let port = env.port();
         let records = legacy::all_records(&env.home);
@@ -97,24 +109,30 @@ impl Init<'_> {
                 "✓ A legacy hub is already running (pid {}). `parachute migrate --to-supervised` moves it under the service manager.",
                 hub.pid
             ));
-            return Ok(false);
+            return Ok(HubStep::NeedsAttention);
         }
         if env.hub_healthy() {
-            let note = if !env.unit_installed() {
+            let (note, step) = if !env.unit_installed() {
                 if env.units.scope().is_some() {
-                    " It is not under the service manager, so it will not come back after a reboot: stop it and run `parachute init` again to install the unit."
+                    (
+                        " It is not under the service manager, so it will not come back after a reboot: stop it and run `parachute init` again to install the unit.",
+                        HubStep::NeedsAttention,
+                    )
                 } else {
-                    ""
+                    ("", HubStep::AlreadyDone)
                 }
             } else if !env.unit_is_current() {
-                " Its unit is not the one this binary writes: `parachute migrate --to-supervised` replaces it."
+                (
+                    " Its unit is not the one this binary writes: `parachute migrate --to-supervised` replaces it.",
+                    HubStep::NeedsAttention,
+                )
             } else {
-                ""
+                ("", HubStep::AlreadyDone)
             };
             self.io.say(&format!(
                 "✓ The hub is already running on port {port}.{note}"
             ));
-            return Ok(false);
+            return Ok(step);
         }
         if env.units.scope().is_none() {
             self.io
@@ -140,7 +158,7 @@ impl Init<'_> {
             if outcome == EnsureOutcome::Started {
                 self.io
                     .say(&format!("✓ Started the hub unit (port {port})."));
-                return self.wait_healthy().map(|()| true);
+                return self.wait_healthy().map(|()| HubStep::Changed);
             }
             self.io.say(&format!(
                 "  The installed unit did not bring the hub up ({}); installing it again.",
@@ -175,7 +193,7 @@ impl Init<'_> {
         }
         self.wait_healthy()?;
         self.io.say(&format!("✓ The hub is up on port {port}."));
-        Ok(true)
+        Ok(HubStep::Changed)
     }
 
     /// The port opened; `/health` should follow within the readiness budget.
