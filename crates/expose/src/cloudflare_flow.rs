@@ -15,7 +15,8 @@ use crate::exposure::{Exposure, Removed};
 use crate::reach;
 use crate::report::{Log, UpReport};
 use crate::state::{Active, advertised_origin};
-use crate::tailscale::{Tailscale, already_gone, teardown_args};
+use crate::tailscale::Tailscale;
+use crate::tailscale_flow;
 use crate::target::{CloudflareTarget, LEGACY_TUNNEL_NAME, default_tunnel_name};
 
 /// `<home>/cloudflared/<tunnel>/cloudflared.log`: the connector's output.
@@ -206,20 +207,14 @@ fn retire_tailscale(exp: &Exposure, prior: &ExposeState, log: &mut Log) {
         active.label()
     ));
     let ts = Tailscale::new(exp.runner.as_ref());
-    for entry in &prior.entries {
-        let args = teardown_args(prior.funnel, prior.port, &entry.mount);
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        log.command(&[&["tailscale"][..], &argv].concat());
-        let out = ts.run(&argv);
-        if !out.success() && !already_gone(&out) {
-            log.warn(format!(
-                "`tailscale {}` failed ({}); https://{} may still be served. Run `tailscale {}` by hand.",
-                args.join(" "),
-                out.failure_detail(),
-                prior.canonical_fqdn,
-                args.join(" ")
-            ));
-        }
+    // Not fatal: the tunnel is already up, and the record is replaced either way.
+    if let Err(ExposeError::Teardown { command, detail }) =
+        tailscale_flow::teardown_entries(&ts, prior, log)
+    {
+        log.warn(format!(
+            "`{command}` failed ({detail}); https://{} may still be served. Run `{command}` by hand.",
+            prior.canonical_fqdn
+        ));
     }
     crate::discovery::remove_files(&exp.home);
 }

@@ -153,7 +153,7 @@ pub(crate) fn up(
 
 /// Runs `tailscale serve|funnel … off` for every entry of `state`; a handler that is already
 /// gone counts as done, any other failure stops with [`ExposeError::Teardown`].
-fn teardown_entries(
+pub(crate) fn teardown_entries(
     ts: &Tailscale<'_>,
     state: &ExposeState,
     log: &mut Log,
