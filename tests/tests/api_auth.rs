@@ -168,3 +168,21 @@ fn tokens_are_checked_for_signature_expiry_revocation_and_issuer() {
     let stranger = admin_token(&other_db, &other_sub, &rig.issuer(), hour).token;
     assert_eq!(hub_info_as(&rig, &stranger), refused, "unknown key");
 }
+
+/// (Oversized bodies are covered in process by the hub crate's own tests: a client still
+/// sending a body the hub has already refused may see the connection reset.)
+#[test]
+fn undecodable_paths_get_json_errors() {
+    let rig = Rig::start(|_, _| {});
+    let auth = parachute_tests::auth::bearer(&rig.token);
+    let headers = [("authorization", auth.as_str())];
+    // A module name that is not UTF-8 once percent-decoded.
+    for (method, path) in [
+        ("GET", "/api/modules/%FF/logs"),
+        ("GET", "/api/modules/operations/%FF"),
+    ] {
+        let r = http::request(rig.hub.port, method, path, &headers, None).unwrap();
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert_eq!(error_of(&r), "invalid_request", "{path}: {}", r.body);
+    }
+}

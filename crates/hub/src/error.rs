@@ -57,6 +57,42 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A request the extractors refused before any handler ran (a path segment that is not UTF-8
+/// once decoded, a body over the size limit, …), in the API's JSON shape instead of axum's
+/// plain text.
+fn rejected(status: StatusCode, detail: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "request_too_large",
+            format!(
+                "the request body is too large ({detail}); API bodies are small JSON objects such as {{\"channel\": \"rc\"}}"
+            ),
+        );
+    }
+    ApiError::new(
+        status,
+        "invalid_request",
+        format!("the request could not be read ({detail}); check its URL and body"),
+    )
+}
+
+macro_rules! from_rejection {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                rejected(rejection.status(), rejection.body_text())
+            }
+        }
+    )*};
+}
+
+from_rejection!(
+    axum::extract::rejection::PathRejection,
+    axum::extract::rejection::QueryRejection,
+    axum::extract::rejection::BytesRejection
+);
+
 impl From<parachute_auth::AuthFailure> for ApiError {
     fn from(failure: parachute_auth::AuthFailure) -> Self {
         let status = StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED);

@@ -7,6 +7,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,10 +29,11 @@ use crate::state::AppState;
 /// `GET /api/modules/operations/{id}`: the operation, or `404 not_found`.
 pub async fn operation(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require_scope(&state, &headers, SCOPE_HOST_ADMIN)?;
+    let Path(id) = id?;
     match state.operations().get(&id) {
         Some(op) => Ok(Json(op).into_response()),
         None => Err(ApiError::new(

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use parachute_home::ServiceRow;
@@ -34,10 +35,11 @@ struct Entry {
 /// callers such as `parachute status` that only want the live state, fast).
 pub async fn modules(
     State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     require_scope(&state, &headers, SCOPE_HOST_AUTH)?;
+    let Query(query) = query?;
     let want_latest = !query
         .get("latest")
         .is_some_and(|v| v == "0" || v == "false");
@@ -198,9 +200,10 @@ pub fn management_url(row: &ServiceRow, meta: Option<&ModuleJson>) -> Option<Str
 pub async fn set_channel(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require_scope(&state, &headers, SCOPE_HOST_ADMIN)?;
+    let body = body?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

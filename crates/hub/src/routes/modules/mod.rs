@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -83,45 +84,60 @@ const ACTIONS: &[(&str, Method)] = &[
 /// hands over to the action's handler.
 async fn dispatch(
     State(state): State<AppState>,
-    Path((short, action)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    match dispatch_checked(&state, path, query, method, &headers, body).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+/// [`dispatch`] with every refusal as an `Err` response: an unreadable path, an unknown
+/// action or the wrong method, then the bearer, then an unreadable query or body.
+async fn dispatch_checked(
+    state: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    method: Method,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Response> {
+    let refuse = |err: ApiError| err.into_response();
+    let Path((short, action)) = path.map_err(|e| refuse(e.into()))?;
     let Some((_, expected)) = ACTIONS.iter().find(|(name, _)| *name == action) else {
         let known: Vec<&str> = ACTIONS.iter().map(|(name, _)| *name).collect();
-        return ApiError::new(
+        return Err(refuse(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!(
                 "there is no module action {action:?}; use one of: {}",
                 known.join(", ")
             ),
-        )
-        .into_response();
+        )));
     };
     if method != *expected {
-        return ApiError::new(
+        return Err(refuse(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("use {expected} for /api/modules/{{module}}/{action}"),
-        )
-        .into_response();
+        )));
     }
-    if let Err(err) = require_scope(&state, &headers, SCOPE_HOST_ADMIN) {
-        return err.into_response();
-    }
+    require_scope(state, headers, SCOPE_HOST_ADMIN).map_err(refuse)?;
+    let Query(query) = query.map_err(|e| refuse(e.into()))?;
+    let body = body.map_err(|e| refuse(e.into()))?;
     let result = match action.as_str() {
-        "start" => lifecycle::start(&state, &short).await,
-        "stop" => lifecycle::stop(&state, &short).await,
-        "restart" => lifecycle::restart(&state, &short).await,
-        "logs" => lifecycle::logs(&state, &short, &query),
-        "install" => install::install(&state, &headers, &short, &body),
-        "upgrade" => install::upgrade(&state, &headers, &short, &body),
-        _ => install::uninstall(&state, &headers, &short).await,
+        "start" => lifecycle::start(state, &short).await,
+        "stop" => lifecycle::stop(state, &short).await,
+        "restart" => lifecycle::restart(state, &short).await,
+        "logs" => lifecycle::logs(state, &short, &query),
+        "install" => install::install(state, headers, &short, &body),
+        "upgrade" => install::upgrade(state, headers, &short, &body),
+        _ => install::uninstall(state, headers, &short).await,
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    Ok(result.unwrap_or_else(IntoResponse::into_response))
 }
 
 /// What the hub knows about a module name.
@@ -253,3 +269,6 @@ pub async fn settle(state: &AppState, short: &str, initial: ModuleState) -> Modu
 pub fn ok_json(value: serde_json::Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
+
+#[cfg(test)]
+mod tests;
