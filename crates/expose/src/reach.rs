@@ -86,8 +86,9 @@ pub(crate) fn public_login_warning(log: &mut Log, url: &str) {
     log.warn(format!(
         "The sign-in page is now on the public internet ({url}/login): your password is all that stands between a stranger and your hub."
     ));
-    log.info("  Add a second factor with `parachute auth 2fa enroll`, and make sure the");
-    log.info("  password is a strong one (`parachute auth set-password`).");
+    log.info("  This hub has no second sign-in factor yet, so make the admin password a long,");
+    log.info("  unique one (`parachute auth set-password`). If only your own devices need the");
+    log.info("  hub, the tailnet layer keeps it off the internet (`parachute expose tailnet`).");
 }
 
 #[cfg(test)]
@@ -96,6 +97,17 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn the_public_warning_only_suggests_commands_that_exist() {
+        let mut log = Log::default();
+        public_login_warning(&mut log, "https://hub.example.com");
+        let text: Vec<String> = log.into_lines().iter().map(|l| l.render()).collect();
+        let text = text.join("\n");
+        assert!(text.contains("https://hub.example.com/login"), "{text}");
+        assert!(text.contains("parachute auth set-password"), "{text}");
+        assert!(!text.contains("2fa"), "no `auth 2fa` verb exists: {text}");
+    }
 
     #[test]
     fn modules_are_listed_by_policy() {
