@@ -226,12 +226,8 @@ impl Connector<'_> {
 /// `/proc`), else the output of `pgrep -lf cloudflared`.
 fn connector_candidates(runner: &dyn CommandRunner) -> Vec<(u32, String)> {
     if cfg!(target_os = "linux") {
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        return entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        return process::all_pids()
+            .into_iter()
             .filter_map(|pid| Some((pid, process::command_line(pid)?)))
             .collect();
     }

@@ -12,21 +12,14 @@ pub fn process_uptime(pid: u32) -> Option<Duration> {
     }
 }
 
+/// Seconds since boot now (`/proc/uptime`) minus the process's start (`starttime` of
+/// `/proc/<pid>/stat`, in clock ticks after boot).
 fn linux_uptime(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let start_ticks = parachute_os::process::stat(pid)?.start_ticks;
     let since_boot = std::fs::read_to_string("/proc/uptime").ok()?;
-    let ticks = clock_ticks()?;
-    let started = start_ticks(&stat)? as f64 / ticks as f64;
+    let started = start_ticks as f64 / clock_ticks()? as f64;
     let now: f64 = since_boot.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_secs_f64((now - started).max(0.0)))
-}
-
-/// Field 22 (`starttime`, clock ticks after boot) of `/proc/<pid>/stat`. The command name in
-/// field 2 may contain spaces and parentheses, so count from the last `)`.
-fn start_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After `)`: field 3 (state) is index 0, so field 22 is index 19.
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn clock_ticks() -> Option<u64> {
@@ -115,12 +108,6 @@ mod tests {
             Some(Duration::from_secs(3 * 86_400 + 7265))
         );
         assert_eq!(parse_etime("x"), None);
-    }
-
-    #[test]
-    fn stat_start_time_skips_odd_command_names() {
-        let stat = "123 (a (weird) name) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
-        assert_eq!(start_ticks(stat), Some(98765));
     }
 
     #[test]
