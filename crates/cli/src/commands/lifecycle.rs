@@ -53,8 +53,11 @@ pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
             return 1;
         }
     };
+    // A box still on the legacy detached model (pid files, no hub unit) is offered the
+    // cutover first; declining, no terminal or a failed cutover ends the verb.
     if !units.is_installed(&UnitId::hub())
-        && let Some(code) = legacy_offer(&home, &units, verb)
+        && let Some(code) =
+            parachute_migrate::legacy_offer_with(&home, &units, &mut parachute_migrate::Terminal)
     {
         return code;
     }
@@ -67,17 +70,6 @@ pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
         None => hub_verb(verb, &home, &units),
         Some(svc) => module_verb(verb, &hub_access::module_short(svc), &home, &units, args),
     }
-}
-
-/// Hook for the legacy-install migration offer (pid files of the old detached hub or modules,
-/// and no hub unit). Called before any verb acts when no hub unit is installed.
-///
-/// Returns `Some(code)` when the offer took over and the verb must exit with `code` (declined,
-/// non-interactive hint, failed cutover). Returns `None` to carry on: nothing to offer, or a
-/// cutover that installed the unit (the verb then proceeds through it).
-pub fn legacy_offer(home: &Home, units: &ManagedUnit, verb: Verb) -> Option<i32> {
-    let _ = verb;
-    parachute_migrate::legacy_offer_with(home, units, &mut parachute_migrate::Terminal)
 }
 
 /// What to do when there is no hub unit to drive. `hub_up`: a hub started by hand answers.

@@ -1,6 +1,6 @@
 //! `parachute serve`.
 
-use parachute_hub::{ServeConfig, ServeError};
+use parachute_hub::ServeConfig;
 
 /// Runs the hub in the foreground until SIGTERM/SIGINT. Exit 0 on a clean stop.
 pub fn run() -> i32 {
@@ -23,10 +23,6 @@ pub fn run() -> i32 {
     };
     match runtime.block_on(parachute_hub::serve(config)) {
         Ok(()) => 0,
-        Err(ServeError::PortInUse(message)) => {
-            eprintln!("parachute serve: {message}");
-            1
-        }
         Err(err) => {
             eprintln!("parachute serve: {err}");
             1
