@@ -433,3 +433,26 @@ fn an_open_proxied_stream_does_not_hold_up_hub_shutdown() {
         hub.output_text()
     );
 }
+
+#[test]
+fn a_row_on_the_hubs_own_port_is_not_proxied_to_itself() {
+    let home = TestHome::new();
+    let hub = HubProcess::start(home.path());
+    add_row(
+        home.path(),
+        json!({"name": "loop", "port": hub.port, "paths": ["/loop"],
+               "health": "/health", "version": "1"}),
+    );
+    let (status, body) = get_json(hub.port, "/loop/x", &[]);
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"], "upstream_unreachable");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("the hub's own"),
+        "{body}"
+    );
+    let (status, _) = get_json(hub.port, "/health", &[]);
+    assert_eq!(status, 200);
+}

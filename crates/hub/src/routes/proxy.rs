@@ -90,6 +90,22 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
         // Indistinguishable from "not installed" for callers outside this machine.
         return errors::not_found(request.headers(), path);
     }
+    if route.port == state.port() {
+        // Forwarding would reach this very route again, opening connections until the hub runs
+        // out of file descriptors.
+        tracing::warn!(module = %route.short, port = route.port, "proxy: the row claims the hub's own port");
+        let detail = format!(
+            "services.json gives it port {}, which is the hub's own; give it a port of its own",
+            route.port
+        );
+        return errors::upstream_failed(
+            errors::wants_html(request.headers()),
+            UpstreamState::Persistent,
+            &route.short,
+            &route.name,
+            &detail,
+        );
+    }
     forward(&state, route, peer, request).await
 }
 
