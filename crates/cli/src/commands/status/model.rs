@@ -385,9 +385,10 @@ pub fn hub_row(hub: &HubObservation) -> Row {
                 format!("the service manager's view of the hub unit is unknown ({detail})")
             }),
         ),
+        UnitState::Inactive if healthy => (State::Active, None),
         UnitState::Inactive => (
-            if healthy { State::Active } else { State::Inactive },
-            None,
+            State::Inactive,
+            Some("the hub unit is stopped: `parachute start` starts it".into()),
         ),
     };
     let mut notes = Vec::new();

@@ -246,6 +246,10 @@ fn the_hub_row_combines_the_manager_and_health() {
         (down.version.as_str(), down.pid, down.uptime),
         ("0.1.0", None, None)
     );
+    assert_eq!(
+        down.notes,
+        vec!["the hub unit is stopped: `parachute start` starts it"]
+    );
     let failed = hub(UnitState::Failed { exit_code: Some(3) }, false);
     assert!(
         failed.notes.iter().any(|n| n.contains("last exit code 3")),
