@@ -34,7 +34,10 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
         home.path(),
         "echo",
         port,
-        &["--print-env", "PORT,FOO,PARACHUTE_HUB_ORIGIN,HUB_ONLY"],
+        &[
+            "--print-env",
+            "PORT,FOO,PARACHUTE_HUB_ORIGIN,HUB_ONLY,PARACHUTE_INITIAL_ADMIN_PASSWORD",
+        ],
     );
     // The module's .env sets FOO and tries to override PORT: the row's port must win.
     home.write("echo/.env", "FOO='from dotenv'\nPORT=1\n");
@@ -44,6 +47,11 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
             env: vec![
                 ("PARACHUTE_HUB_ORIGIN".into(), "https://hub.example".into()),
                 ("HUB_ONLY".into(), "inherited".into()),
+                ("PARACHUTE_INITIAL_ADMIN_USERNAME".into(), "admin".into()),
+                (
+                    "PARACHUTE_INITIAL_ADMIN_PASSWORD".into(),
+                    "seed-secret-1234".into(),
+                ),
             ],
             ..Default::default()
         },
@@ -62,6 +70,13 @@ fn children_get_layered_env_cwd_and_prefixed_logs() {
         Duration::from_secs(5),
     );
     hub.wait_for_line("[echo] env HUB_ONLY=inherited", Duration::from_secs(5));
+    // The hub's own secret (the first admin's password) is not handed down.
+    let secret = hub.wait_for_line(
+        "[echo] env PARACHUTE_INITIAL_ADMIN_PASSWORD=",
+        Duration::from_secs(5),
+    );
+    assert_eq!(secret, "[echo] env PARACHUTE_INITIAL_ADMIN_PASSWORD=");
+    assert!(!hub.output_text().contains("seed-secret-1234"));
     // stderr lines are multiplexed too.
     hub.wait_for_line("[echo] test-module stderr hello", Duration::from_secs(5));
 

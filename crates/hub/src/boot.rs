@@ -45,8 +45,13 @@ pub fn start_request(home: &Home, row: &ServiceRow, origin: OriginSource) -> Sta
     }
 }
 
+/// Hub variables that are secrets of the hub alone and never reach a module's environment:
+/// the first admin's password only seeds `hub.db`, and a module that prints or reports its
+/// environment must not be able to leak it.
+pub const HUB_ONLY_ENV: &[&str] = &["PARACHUTE_INITIAL_ADMIN_PASSWORD"];
+
 /// Builds the spawn spec for `row`: argv from its start command, cwd `installDir`, and the env
-/// layered hub env → `PORT` → `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's
+/// layered hub env (minus [`HUB_ONLY_ENV`]) → `PORT` → `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's
 /// port always wins over a `PORT=` in `.env`).
 pub fn resolve(
     home: &Home,
@@ -74,7 +79,9 @@ pub fn resolve(
         }
     };
     let port = row.port;
-    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(key, _)| !HUB_ONLY_ENV.contains(&key.as_str()))
+        .collect();
     env.push(("PORT".into(), port.to_string()));
     match EnvFile::read(&home.module_env(short)) {
         Ok(file) => env.extend(file.vars()),
