@@ -482,6 +482,15 @@ fn logs_fall_back_to_the_log_file_and_follow_it() {
         "{}",
         out.all()
     );
+    // No service named: the usage and the names to choose from.
+    let out = env.run(&["logs"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("Usage: parachute logs")
+            && out.stderr.contains("known services: hub, alpha, beta"),
+        "{}",
+        out.all()
+    );
 }
 
 #[test]

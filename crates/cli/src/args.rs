@@ -67,8 +67,8 @@ pub struct LifecycleArgs {
 /// `logs` flags.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
-    /// The module's short name.
-    pub service: String,
+    /// The module's short name, or `hub` (without one, the known names are listed).
+    pub service: Option<String>,
     /// Keep printing new lines as they arrive.
     #[arg(short, long)]
     pub follow: bool,

@@ -37,7 +37,7 @@ pub fn run(args: &LogsArgs) -> i32 {
             return 1;
         }
     };
-    let svc = args.service.trim();
+    let svc = args.service.as_deref().map(str::trim).unwrap_or_default();
     if svc == "hub" {
         return from_file(&home.hub_log(), "hub", args);
     }
@@ -48,18 +48,27 @@ pub fn run(args: &LogsArgs) -> i32 {
             return 1;
         }
     };
+    let known = || {
+        let mut known = vec!["hub".to_string()];
+        known.extend(manifest.module_rows().iter().map(|row| row.short()));
+        known.join(", ")
+    };
+    if svc.is_empty() {
+        eprintln!("Usage: parachute logs <SERVICE> [-f] [-n N]");
+        eprintln!(
+            "parachute logs: name the service to show; known services: {}",
+            known()
+        );
+        return 1;
+    }
     let Some(short) = manifest
         .find(svc)
         .map(|row| row.short())
         .or_else(|| manifest.find_short(svc).map(|row| row.short()))
     else {
-        let mut known = vec!["hub".to_string()];
-        for row in manifest.module_rows() {
-            known.push(row.short());
-        }
         eprintln!(
             "parachute logs: unknown service \"{svc}\"; known services: {}",
-            known.join(", ")
+            known()
         );
         return 1;
     };
