@@ -12,29 +12,61 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parachute_auth::{FixedClock, HubDb, MintRequest, MintedToken};
 use parachute_tests::auth::{ensure_admin, token_with};
-use parachute_tests::http;
+use parachute_tests::hub::add_test_module;
+use parachute_tests::{free_port, http, wait_for};
 use serde_json::{Value, json};
+
+/// Every route that needs `parachute:host:admin`, with the method it takes.
+const ADMIN_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/modules/echo/start"),
+    ("POST", "/api/modules/echo/stop"),
+    ("POST", "/api/modules/echo/restart"),
+    ("GET", "/api/modules/echo/logs"),
+    ("POST", "/api/modules/vault/install"),
+    ("POST", "/api/modules/echo/upgrade"),
+    ("POST", "/api/modules/echo/uninstall"),
+    ("GET", "/api/modules/operations/x"),
+    ("PUT", "/api/modules/channel"),
+    ("GET", "/api/hub"),
+];
 
 #[test]
 fn setup_gate_then_bearer_and_scope_checks() {
-    let rig = Rig::start_with(false, |_, _| {});
-    for (method, path) in [
-        ("GET", "/api/modules"),
-        ("POST", "/api/modules/vault/start"),
-        ("GET", "/api/hub"),
-    ] {
+    let rig = Rig::start_with(false, |home, _| {
+        add_test_module(home.path(), "echo", free_port(), &[]);
+        home.write(
+            "mods/echo/package.json",
+            r#"{"name": "@acme/echo", "version": "1.0.0"}"#,
+        );
+    });
+    for (method, path) in [("GET", "/api/modules")].iter().chain(ADMIN_ROUTES) {
         let r = http::request(rig.hub.port, method, path, &[], None).unwrap();
-        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert_eq!(r.status, 503, "{method} {path}: {}", r.body);
         assert_eq!(error_of(&r), "setup_required");
     }
 
     ensure_admin(rig.home.path());
-    let none = http::request(rig.hub.port, "POST", "/api/modules/vault/start", &[], None).unwrap();
-    assert_eq!(none.status, 401, "{}", none.body);
-    assert_eq!(error_of(&none), "unauthenticated");
-    let bad = rig.call_as("not-a-jwt", "GET", "/api/modules", None);
-    assert_eq!(bad.status, 401, "{}", bad.body);
-    assert_eq!(error_of(&bad), "unauthenticated");
+    let admin = token_with(
+        rig.home.path(),
+        &rig.issuer(),
+        &["parachute:host:admin", "parachute:host:auth"],
+        Duration::from_secs(600),
+    );
+    let echo_pid = || {
+        let r = rig.call_as(&admin, "GET", "/api/modules?latest=0", None);
+        let list = r.json();
+        let echo = list["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["short"] == "echo")
+            .cloned()
+            .unwrap();
+        (echo["supervisor_status"] == "running")
+            .then(|| echo["pid"].as_u64())
+            .flatten()
+    };
+    let pid = wait_for(Duration::from_secs(30), echo_pid).expect("echo runs");
 
     let auth_only = token_with(
         rig.home.path(),
@@ -48,16 +80,16 @@ fn setup_gate_then_bearer_and_scope_checks() {
         &["parachute:host:admin"],
         Duration::from_secs(600),
     );
-    for (method, path) in [
-        ("POST", "/api/modules/vault/start"),
-        ("POST", "/api/modules/vault/install"),
-        ("GET", "/api/modules/vault/logs"),
-        ("GET", "/api/modules/operations/x"),
-        ("PUT", "/api/modules/channel"),
-        ("GET", "/api/hub"),
-    ] {
+    let body = json!({"channel": "rc"}).to_string();
+    for (method, path) in ADMIN_ROUTES {
+        let r = http::request(rig.hub.port, method, path, &[], Some(&body)).unwrap();
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
+        assert_eq!(error_of(&r), "unauthenticated");
+        let r = rig.call_as("not-a-jwt", method, path, Some(json!({"channel": "rc"})));
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
+        assert_eq!(error_of(&r), "unauthenticated");
         let r = rig.call_as(&auth_only, method, path, Some(json!({"channel": "rc"})));
-        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
         assert_eq!(error_of(&r), "insufficient_scope");
         assert!(
             r.json()["error_description"]
@@ -67,14 +99,24 @@ fn setup_gate_then_bearer_and_scope_checks() {
         );
     }
     // The listing needs host:auth, which an admin-only token lacks.
+    let r = http::request(rig.hub.port, "GET", "/api/modules", &[], None).unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
     assert_eq!(
         rig.call_as(&auth_only, "GET", "/api/modules", None).status,
         200
     );
     let r = rig.call_as(&admin_only, "GET", "/api/modules", None);
     assert_eq!(r.status, 403, "{}", r.body);
-    // Nothing was installed or run by any refused request.
+    assert_eq!(error_of(&r), "insufficient_scope");
+
+    // No refused request changed anything: the same process runs, nothing was installed and
+    // the channel setting was never written.
+    assert_eq!(echo_pid(), Some(pid));
     assert!(rig.fakes.calls("bun").is_empty());
+    let listed = rig
+        .call_as(&admin, "GET", "/api/modules?latest=0", None)
+        .json();
+    assert_eq!(listed["module_install_channel"], "latest");
 }
 
 /// `GET /api/hub` (scope `parachute:host:admin`) with `token`: the status and error code.
