@@ -148,25 +148,21 @@ impl Connector<'_> {
 
     /// Every live connector naming this tunnel's UUID or config path.
     pub(crate) fn find(&self, ids: TunnelIds<'_>) -> Vec<u32> {
-        let config = ids.config.display().to_string();
-        let me = std::process::id();
         connector_candidates(self.runner)
             .into_iter()
-            .filter(|(pid, cmd)| {
-                *pid != me
-                    && cmd.contains("cloudflared")
-                    && (cmd.contains(ids.uuid) || cmd.contains(&config))
-                    && process::is_alive(*pid)
-            })
+            .filter(|(pid, cmd)| names_tunnel(cmd, ids) && process::is_alive(*pid))
             .map(|(pid, _)| pid)
+            .filter(|pid| *pid != std::process::id())
             .collect()
     }
 
-    /// Stops `pid` (SIGTERM, then SIGKILL after the grace period) if it is still a cloudflared
-    /// process. Returns whether something was stopped.
-    pub(crate) fn stop_pid(&self, pid: u32) -> bool {
-        let is_connector = process::is_alive(pid)
-            && process::command_line(pid).is_some_and(|c| c.contains("cloudflared"));
+    /// Stops `pid` (SIGTERM, then SIGKILL after the grace period) if it is still a connector of
+    /// `ids`: a recorded pid may since have been reused by another program, or by another
+    /// tunnel's cloudflared, which must be left alone. Returns whether something was stopped.
+    pub(crate) fn stop_pid(&self, pid: u32, ids: TunnelIds<'_>) -> bool {
+        let is_connector = pid != std::process::id()
+            && process::is_alive(pid)
+            && process::command_line(pid).is_some_and(|c| names_tunnel(&c, ids));
         if !is_connector {
             return false;
         }
@@ -188,7 +184,7 @@ impl Connector<'_> {
             }
         }
         for pid in pids {
-            if self.stop_pid(pid) {
+            if self.stop_pid(pid, ids) {
                 log.info(format!("  stopped cloudflared connector (pid {pid})"));
             }
         }
@@ -222,6 +218,18 @@ impl Connector<'_> {
     }
 }
 
+/// True when a command line runs cloudflared (its program's file name) and names this
+/// tunnel's UUID or config path.
+fn names_tunnel(command: &str, ids: TunnelIds<'_>) -> bool {
+    let is_cloudflared = command
+        .split_whitespace()
+        .next()
+        .and_then(|program| Path::new(program).file_name())
+        .is_some_and(|name| name.to_string_lossy().starts_with("cloudflared"));
+    let config = ids.config.display().to_string();
+    is_cloudflared && (command.contains(ids.uuid) || command.contains(&config))
+}
+
 /// `(pid, command line)` of processes that might be connectors: every process on Linux (from
 /// `/proc`), else the output of `pgrep -lf cloudflared`.
 fn connector_candidates(runner: &dyn CommandRunner) -> Vec<(u32, String)> {
@@ -242,4 +250,36 @@ fn connector_candidates(runner: &dyn CommandRunner) -> Vec<(u32, String)> {
             Some((pid.parse().ok()?, cmd.to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_cloudflared_naming_this_tunnel_is_its_connector() {
+        let config = Path::new("/home/a/.parachute/cloudflared/t/config.yml");
+        let ids = TunnelIds {
+            name: "t",
+            uuid: "2b58e7e5-2fd2-4def-b495-0cea1ff34361",
+            config,
+        };
+        assert!(names_tunnel(
+            "/usr/local/bin/cloudflared tunnel --config /home/a/.parachute/cloudflared/t/config.yml run",
+            ids
+        ));
+        assert!(names_tunnel(
+            "cloudflared tunnel run 2b58e7e5-2fd2-4def-b495-0cea1ff34361",
+            ids
+        ));
+        // Another tunnel's connector, and a program that only mentions the config.
+        assert!(!names_tunnel(
+            "cloudflared tunnel --config /etc/cloudflared/other.yml run",
+            ids
+        ));
+        assert!(!names_tunnel(
+            "less /home/a/.parachute/cloudflared/t/config.yml",
+            ids
+        ));
+    }
 }
