@@ -51,24 +51,32 @@ pub fn parse_channel_body(body: &Bytes) -> Result<Option<Channel>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    match channel_member(body)? {
+        Value::Null => Ok(None),
+        Value::String(raw) if Channel::parse(&raw).is_some() => Ok(Channel::parse(&raw)),
+        other => Err(invalid_channel(&other)),
+    }
+}
+
+/// The `channel` member of a JSON object body (`null` when absent); `400 invalid_request` when
+/// the body is not a JSON object.
+pub fn channel_member(body: &Bytes) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            format!("the request body is not JSON ({e}); send {{\"channel\": \"latest\"}}, {{\"channel\": \"rc\"}} or no body"),
+            format!(
+                "the request body is not JSON ({e}); send an object such as {{\"channel\": \"rc\"}}"
+            ),
         )
     })?;
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::new(
+    match value {
+        Value::Object(mut object) => Ok(object.remove("channel").unwrap_or(Value::Null)),
+        _ => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "the request body must be a JSON object such as {\"channel\": \"rc\"}",
-        ));
-    };
-    match object.get("channel") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(raw)) if Channel::parse(raw).is_some() => Ok(Channel::parse(raw)),
-        Some(other) => Err(invalid_channel(other)),
+        )),
     }
 }
 
@@ -125,15 +133,7 @@ pub fn install(
         op.succeed(format!("{short} is already installed and running"));
         return Ok(accepted(&id));
     }
-    let job = Job {
-        state: state.clone(),
-        op,
-        short: short.to_string(),
-        package,
-        channel,
-        issuer: request_issuer(state, headers),
-    };
-    tokio::spawn(job.install());
+    tokio::spawn(Job::new(state, headers, op, short, package, channel).install());
     Ok(accepted(&id))
 }
 
@@ -156,15 +156,7 @@ pub fn upgrade(
         .begin(OperationKind::Upgrade, short)
         .map_err(in_flight)?;
     let id = op.id().to_string();
-    let job = Job {
-        state: state.clone(),
-        op,
-        short: short.to_string(),
-        package,
-        channel,
-        issuer: request_issuer(state, headers),
-    };
-    tokio::spawn(job.upgrade());
+    tokio::spawn(Job::new(state, headers, op, short, package, channel).upgrade());
     Ok(accepted(&id))
 }
 
@@ -263,6 +255,25 @@ struct Job {
 }
 
 impl Job {
+    /// A job reporting to `op`; the discovery origin is the one this request reached us at.
+    fn new(
+        state: &AppState,
+        headers: &HeaderMap,
+        op: OperationHandle,
+        short: &str,
+        package: String,
+        channel: Option<Channel>,
+    ) -> Self {
+        Self {
+            state: state.clone(),
+            op,
+            short: short.to_string(),
+            package,
+            channel,
+            issuer: request_issuer(state, headers),
+        }
+    }
+
     async fn install(self) {
         if let Err(failure) = self.install_package().await {
             return self.op.fail(failure.0, failure.1);

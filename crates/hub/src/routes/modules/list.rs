@@ -6,13 +6,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use parachute_home::ServiceRow;
 use parachute_home::services::{self, ModuleJson};
 use parachute_supervisor::{ModuleState, epoch_ms};
 use serde_json::{Map, Value, json};
 
-use super::install::invalid_channel;
+use super::install::{channel_member, invalid_channel};
 use crate::auth::{SCOPE_HOST_ADMIN, SCOPE_HOST_AUTH, require_scope};
 use crate::error::ApiError;
 use crate::packages::{CURATED, Channel, FirstParty, effective_channel, package_for};
@@ -203,22 +203,7 @@ pub async fn set_channel(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require_scope(&state, &headers, SCOPE_HOST_ADMIN)?;
-    let body = body?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("the request body must be JSON such as {{\"channel\": \"rc\"}} ({e})"),
-        )
-    })?;
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the request body must be a JSON object such as {\"channel\": \"rc\"}",
-        ));
-    };
-    let raw = object.get("channel").cloned().unwrap_or(Value::Null);
+    let raw = channel_member(&body?)?;
     let Some(channel) = raw.as_str().and_then(Channel::parse) else {
         return Err(invalid_channel(&raw));
     };
