@@ -41,8 +41,19 @@ pub enum Command {
     /// Install and start the hub unit, mint the operator token, offer exposure.
     Init(InitArgs),
     /// Move a legacy install to the supervised hub, or tidy old files away.
+    #[command(after_help = "\
+Without --to-supervised or --teardown, known leftovers of older installs (logs and databases
+of retired modules) move into .archive-YYYY-MM-DD/ after you confirm; nothing is deleted.
+--to-supervised stops the old detached daemons and installs the hub unit; if it stops
+half-way, run it again.")]
     Migrate(MigrateArgs),
     /// Make the hub reachable on your tailnet, the internet, or a Cloudflare tunnel (or stop).
+    #[command(after_help = "\
+Examples:
+  parachute expose tailnet                               your devices on your tailnet
+  parachute expose public --tailnet                      the internet, through Tailscale Funnel
+  parachute expose cloudflare --domain hub.example.com   the internet, through a Cloudflare tunnel
+  parachute expose cloudflare off                        take that layer down (the hub keeps running)")]
     Expose(ExposeArgs),
 }
 
@@ -192,7 +203,7 @@ pub struct MigrateArgs {
     /// Cut a legacy install over to the supervised hub unit.
     #[arg(long, conflicts_with = "teardown")]
     pub to_supervised: bool,
-    /// Remove the hub unit.
+    /// Stop and remove the hub unit (your data stays).
     #[arg(long)]
     pub teardown: bool,
 }
