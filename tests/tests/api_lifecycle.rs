@@ -175,6 +175,22 @@ fn read_until(reader: &mut impl BufRead, mut done: impl FnMut(&str) -> bool) -> 
     }
 }
 
+/// Opens `GET /api/modules/<short>/logs?follow=1` with the operator token.
+fn follow(rig: &Rig, short: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!(
+            "http://127.0.0.1:{}/api/modules/{short}/logs?follow=1",
+            rig.hub.port
+        ))
+        .header("authorization", bearer(&rig.token))
+        .send()
+        .unwrap()
+}
+
 /// The number of a `tick <n>` line of the test module.
 fn tick_number(line: &str) -> Option<u64> {
     line.strip_prefix("tick ")?.parse().ok()
@@ -212,19 +228,7 @@ fn logs_as_json_and_as_a_live_stream_that_ends_on_stop() {
         format!("{}\n", lines.join("\n"))
     );
 
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .no_proxy()
-        .build()
-        .unwrap();
-    let resp = client
-        .get(format!(
-            "http://127.0.0.1:{}/api/modules/talker/logs?follow=1",
-            rig.hub.port
-        ))
-        .header("authorization", bearer(&rig.token))
-        .send()
-        .unwrap();
+    let resp = follow(&rig, "talker");
     assert_eq!(resp.status().as_u16(), 200);
     assert!(
         resp.headers()["content-type"]
@@ -281,19 +285,7 @@ fn an_open_follow_stream_does_not_hold_up_hub_shutdown() {
     });
     rig.hub
         .wait_for_line("[talker] tick 1", Duration::from_secs(30));
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .no_proxy()
-        .build()
-        .unwrap();
-    let resp = client
-        .get(format!(
-            "http://127.0.0.1:{}/api/modules/talker/logs?follow=1",
-            rig.hub.port
-        ))
-        .header("authorization", bearer(&rig.token))
-        .send()
-        .unwrap();
+    let resp = follow(&rig, "talker");
     let mut reader = BufReader::new(resp);
     read_until(&mut reader, |l| tick_number(l).is_some());
     assert_eq!(rig.hub.stop(), Some(0), "{}", rig.hub.output_text());
