@@ -54,6 +54,10 @@ pub enum ClientError {
     /// The hub's answer was not the JSON we expected.
     #[error("unexpected answer from the hub: {0}")]
     BadResponse(String),
+    /// `expose-state.json` is malformed, so the hub's exposed origin (an issuer the operator
+    /// token may carry) is unknown; the message names the file and the fix.
+    #[error(transparent)]
+    State(#[from] parachute_home::StateError),
 }
 
 impl ClientError {
@@ -125,24 +129,30 @@ pub fn install_command(home: &Home, short: &str) -> String {
 }
 
 /// Every issuer a token of this hub may carry, as seen from the CLI side: loopback origins of
-/// `port`, the `hub_origin` setting, `PARACHUTE_HUB_ORIGIN` and the exposed origin.
-pub fn accepted_issuers(home: &Home, db: &HubDb, port: u16) -> Vec<String> {
+/// `port`, the `hub_origin` setting, `PARACHUTE_HUB_ORIGIN` and the exposed origin. A malformed
+/// `expose-state.json` is an error naming the file: guessing would turn it into a confusing
+/// "wrong issuer" failure.
+pub fn accepted_issuers(
+    home: &Home,
+    db: &HubDb,
+    port: u16,
+) -> Result<Vec<String>, parachute_home::StateError> {
     let setting = db
         .setting(parachute_auth::SETTING_HUB_ORIGIN)
         .ok()
         .flatten();
     let env_origin = std::env::var("PARACHUTE_HUB_ORIGIN").ok();
-    let exposed = expose_state::read(home).ok().flatten().map(|s| {
+    let exposed = expose_state::read(home)?.map(|s| {
         s.hub_origin
             .clone()
             .unwrap_or_else(|| format!("https://{}", s.canonical_fqdn))
     });
-    known_issuers(
+    Ok(known_issuers(
         port,
         setting.as_deref(),
         env_origin.as_deref(),
         exposed.as_deref(),
-    )
+    ))
 }
 
 impl HubClient {
@@ -187,7 +197,7 @@ impl HubClient {
             ));
         }
         let db = HubDb::open(&home.hub_db())?;
-        let mut accepted = accepted_issuers(home, &db, port);
+        let mut accepted = accepted_issuers(home, &db, port)?;
         if let Some(extra) = extra_issuer {
             let extra = parachute_auth::normalize_origin(extra);
             if !extra.is_empty() && !accepted.contains(&extra) {
@@ -351,6 +361,17 @@ mod tests {
             text.contains("redacted") && text.contains("127.0.0.1:1939"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_malformed_expose_state_is_named_instead_of_guessing_issuers() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        std::fs::write(home.operator_token(), "not.a.jwt\n").unwrap();
+        std::fs::write(home.expose_state(), "{oops").unwrap();
+        let err = HubClient::with_operator_token(&home).unwrap_err();
+        assert!(matches!(err, ClientError::State(_)), "{err}");
+        assert!(err.to_string().contains("expose-state.json"), "{err}");
     }
 
     #[tokio::test]

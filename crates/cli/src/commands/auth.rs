@@ -171,7 +171,8 @@ pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
 /// tokens; returns its `sub`.
 fn authorize_operator(home: &Home, db: &HubDb, issuer: &str) -> Result<String, String> {
     let port = parachute_client::hub_port(home);
-    let mut accepted = parachute_client::accepted_issuers(home, db, port);
+    let mut accepted =
+        parachute_client::accepted_issuers(home, db, port).map_err(|e| e.to_string())?;
     if !accepted.iter().any(|a| a == issuer) {
         accepted.push(issuer.to_string());
     }
