@@ -407,3 +407,22 @@ fn no_test_module_survives_this_suite() {
         assert!(parent != 1 || pid_gone(pid), "orphaned test-module {pid}");
     }
 }
+
+#[test]
+fn an_unopenable_hub_db_is_a_clear_error_and_leaves_no_port_file() {
+    let home = TestHome::new();
+    std::fs::create_dir_all(home.path().join("hub.db")).unwrap();
+    let out = std::process::Command::new(parachute_tests::bin("parachute"))
+        .arg("serve")
+        .env("PARACHUTE_HOME", home.path())
+        .env("PORT", free_port().to_string())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hub.db"), "{stderr}");
+    assert!(
+        !home.path().join("hub/run/hub.port").exists(),
+        "no port file for a hub that never served"
+    );
+}

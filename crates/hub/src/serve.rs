@@ -78,6 +78,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let listener = bind(&config).await?;
     let local = listener.local_addr().map_err(ServeError::Server)?;
     let home = config.home.clone();
+    // Before the port file: a hub that cannot open its database exits at once and must not
+    // leave CLI verbs pointing at a port nobody serves.
+    let db = Arc::new(parachute_auth::HubDb::open(&home.hub_db())?);
     if let Err(err) = hub_port::write(&home, local.port()) {
         tracing::warn!(%err, "cannot write hub/run/hub.port; CLI verbs will assume port 1939");
     }
@@ -93,7 +96,6 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         reaper_view.snapshots().iter().any(|m| m.pid == Some(pid))
     });
 
-    let db = Arc::new(parachute_auth::HubDb::open(&home.hub_db())?);
     let admin = seed_admin(&db);
     let state = AppState::new(
         home.clone(),
