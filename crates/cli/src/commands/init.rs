@@ -267,10 +267,7 @@ impl Init<'_> {
     /// The issuer an operator token gets: the exposed origin, else the loopback origin.
     fn issuer(&self) -> String {
         match expose_state::read(&self.env.home) {
-            Ok(Some(state)) => state
-                .hub_origin
-                .clone()
-                .unwrap_or_else(|| format!("https://{}", state.canonical_fqdn)),
+            Ok(Some(state)) => parachute_expose::advertised_origin(&state),
             _ => format!("http://127.0.0.1:{}", self.env.port()),
         }
     }
