@@ -96,19 +96,7 @@ fn initial_admin_from_the_environment_opens_the_setup_gate() {
     drop(hub);
 
     let home = TestHome::new();
-    let hub = HubProcess::start_with(
-        home.path(),
-        HubOptions {
-            env: vec![
-                ("PARACHUTE_INITIAL_ADMIN_USERNAME".into(), "owner".into()),
-                (
-                    "PARACHUTE_INITIAL_ADMIN_PASSWORD".into(),
-                    "s3cret-enough".into(),
-                ),
-            ],
-            ..HubOptions::default()
-        },
-    );
+    let hub = start_seeding(&home, "owner", "s3cret-enough");
     hub.wait_for_line("admin=seeded", Duration::from_secs(10));
     let r = http::get(hub.port, "/api/modules").unwrap();
     assert_eq!(r.status, 401, "{}", r.body);
@@ -118,22 +106,24 @@ fn initial_admin_from_the_environment_opens_the_setup_gate() {
     assert_eq!(db.user_count().unwrap(), 1);
     // The seed is a bootstrap: a restart with the variables still set changes nothing.
     drop(hub);
-    let hub = HubProcess::start_with(
-        home.path(),
-        HubOptions {
-            env: vec![
-                ("PARACHUTE_INITIAL_ADMIN_USERNAME".into(), "other".into()),
-                (
-                    "PARACHUTE_INITIAL_ADMIN_PASSWORD".into(),
-                    "another-one".into(),
-                ),
-            ],
-            ..HubOptions::default()
-        },
-    );
+    let hub = start_seeding(&home, "other", "another-one");
     hub.wait_for_line("admin=exists", Duration::from_secs(10));
     assert_eq!(db.user_count().unwrap(), 1);
     assert!(db.verify_password("owner", "s3cret-enough").unwrap());
+}
+
+/// A hub started with `PARACHUTE_INITIAL_ADMIN_USERNAME`/`_PASSWORD` set.
+fn start_seeding(home: &TestHome, username: &str, password: &str) -> HubProcess {
+    HubProcess::start_with(
+        home.path(),
+        HubOptions {
+            env: vec![
+                ("PARACHUTE_INITIAL_ADMIN_USERNAME".into(), username.into()),
+                ("PARACHUTE_INITIAL_ADMIN_PASSWORD".into(), password.into()),
+            ],
+            ..HubOptions::default()
+        },
+    )
 }
 
 /// Every schema object of `hub.db` (name and SQL), read-only.
