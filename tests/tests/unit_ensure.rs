@@ -65,7 +65,7 @@ fn no_manager_and_no_unit_are_reported_without_starting_anything() {
     let units = stand.manager(ManagerKind::Systemd, 1000);
     let outcome = units.ensure_hub_up(&cfg(&stand, port));
     assert_eq!(outcome, EnsureOutcome::NoUnit);
-    assert!(outcome.message().contains("parachute migrate"));
+    assert!(outcome.message().contains("parachute init"));
     assert!(stand.calls("systemctl").is_empty());
 }
 
@@ -86,7 +86,7 @@ fn a_refused_start_is_start_failed_with_the_managers_words() {
     );
     let msg = outcome.message();
     assert!(
-        msg.contains("Access denied") && msg.contains("parachute migrate"),
+        msg.contains("Access denied") && msg.contains("parachute migrate --to-supervised"),
         "{msg}"
     );
 }

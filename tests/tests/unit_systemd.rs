@@ -250,7 +250,7 @@ fn operations_without_unit_or_manager_call_nothing() {
         OpOutcome::NoUnit
             .message()
             .unwrap()
-            .contains("parachute migrate")
+            .contains("parachute init")
     );
     let none = stand.manager(ManagerKind::None, 1000);
     assert_eq!(none.start(&id), OpOutcome::NoManager);

@@ -84,7 +84,7 @@ impl EnsureOutcome {
             EnsureOutcome::NoUnit => NO_UNIT.to_string(),
             EnsureOutcome::NoManager => NO_MANAGER.to_string(),
             EnsureOutcome::StartFailed(detail) => format!(
-                "The service manager did not start the hub unit ({detail}). Run `parachute migrate` to reinstall the unit, or `parachute serve` to run the hub in the foreground."
+                "The service manager did not start the hub unit ({detail}). Run `parachute migrate --to-supervised` to rewrite and restart the unit, or `parachute serve` to run the hub in the foreground."
             ),
             EnsureOutcome::Timeout {
                 port,
@@ -254,18 +254,17 @@ mod tests {
 
     #[test]
     fn messages_name_the_next_step() {
-        assert!(
-            EnsureOutcome::NoUnit
-                .message()
-                .contains("parachute migrate")
-        );
+        assert!(EnsureOutcome::NoUnit.message().contains("parachute init"));
         assert!(
             EnsureOutcome::NoManager
                 .message()
                 .contains("parachute serve")
         );
         let m = EnsureOutcome::StartFailed("boom".into()).message();
-        assert!(m.contains("boom") && m.contains("parachute migrate"), "{m}");
+        assert!(
+            m.contains("boom") && m.contains("parachute migrate --to-supervised"),
+            "{m}"
+        );
         let m = EnsureOutcome::Timeout {
             port: 1939,
             waited: Duration::from_secs(15),

@@ -141,8 +141,7 @@ pub enum OpOutcome {
 }
 
 pub(crate) const NO_MANAGER: &str = "This machine has no service manager (neither systemd nor launchd) to keep the hub running. Run `parachute serve` in the foreground instead, or under whatever supervises processes here.";
-pub(crate) const NO_UNIT: &str =
-    "The hub unit is not installed. Run `parachute migrate` (or `parachute init`) to install it.";
+pub(crate) const NO_UNIT: &str = "The hub unit is not installed. Run `parachute init` to install it (or `parachute migrate --to-supervised` to move a legacy install over).";
 
 impl OpOutcome {
     /// A sentence for the user; `None` for success.
@@ -152,7 +151,7 @@ impl OpOutcome {
             OpOutcome::NoManager => Some(NO_MANAGER.to_string()),
             OpOutcome::NoUnit => Some(NO_UNIT.to_string()),
             OpOutcome::Failed { op, detail } => Some(format!(
-                "The service manager could not {} the hub unit ({detail}). Check `parachute status`; `parachute migrate` reinstalls the unit.",
+                "The service manager could not {} the hub unit ({detail}). Check `parachute status`; `parachute migrate --to-supervised` rewrites the unit.",
                 op.verb()
             )),
         }
