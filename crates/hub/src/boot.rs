@@ -164,18 +164,29 @@ fn clear_port(short: &str, spec: &SpawnSpec) -> Result<(), StartBlocked> {
             ),
         ));
     }
-    for holder in &holders {
-        tracing::warn!(
-            short,
-            pid = holder.pid,
-            port,
-            "stopping an orphaned copy of this module that holds its port"
-        );
-        let _ = process::signal_group(holder.pid, Signal::SIGTERM);
-        if !process::wait_gone(holder.pid, Duration::from_secs(5)) {
-            let _ = process::signal_group(holder.pid, Signal::SIGKILL);
-            process::wait_gone(holder.pid, Duration::from_secs(2));
+    let stop_orphans = || {
+        for holder in &holders {
+            tracing::warn!(
+                short,
+                pid = holder.pid,
+                port,
+                "stopping an orphaned copy of this module that holds its port"
+            );
+            let _ = process::signal_group(holder.pid, Signal::SIGTERM);
+            if !process::wait_gone(holder.pid, Duration::from_secs(5)) {
+                let _ = process::signal_group(holder.pid, Signal::SIGKILL);
+                process::wait_gone(holder.pid, Duration::from_secs(2));
+            }
         }
+    };
+    // Waiting for the orphans can take seconds; on the hub's multi-threaded runtime, tell tokio
+    // so other tasks move off this worker meanwhile.
+    let on_multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if on_multi_thread {
+        tokio::task::block_in_place(stop_orphans);
+    } else {
+        stop_orphans();
     }
     Ok(())
 }

@@ -21,11 +21,15 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    match runtime.block_on(parachute_hub::serve(config)) {
+    let code = match runtime.block_on(parachute_hub::serve(config)) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("parachute serve: {err}");
             1
         }
-    }
+    };
+    // A blocking job still running (a hung `bun add -g`, say) must not keep a stopped hub
+    // alive: give such jobs a moment, then exit regardless.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
 }

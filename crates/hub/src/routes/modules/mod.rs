@@ -192,7 +192,7 @@ impl Lookup {
                 StatusCode::BAD_REQUEST,
                 "not_installed",
                 format!(
-                    "{short} is not installed (services.json has no row for it); install it first with POST /api/modules/{short}/install or `parachute install {short}`",
+                    "{short} is not installed (services.json has no row for it); install it first (POST /api/modules/{short}/install, or Install on the dashboard's Modules page)",
                     short = self.short
                 ),
             )),
