@@ -213,6 +213,36 @@ fn a_failed_enable_removes_the_file_and_reloads_again() {
 }
 
 #[test]
+fn a_failed_reinstall_keeps_the_unit_it_was_replacing() {
+    let stand = Stand::new(&["systemctl", "loginctl"]);
+    let units = stand.manager(ManagerKind::Systemd, 1000);
+    let first = stand.hub_spec(port());
+    // Written, not started: nothing runs, only the file matters here.
+    let outcome = units.install(&first, NO_START);
+    assert!(
+        matches!(outcome, InstallOutcome::Installed { .. }),
+        "{outcome:?}"
+    );
+    let path = stand.unit_dir().join(UNIT);
+    let working = std::fs::read_to_string(&path).unwrap();
+
+    // A reinstall with other settings fails at reload: the working unit comes back.
+    stand.inject(
+        "systemctl",
+        &["daemon-reload 1 Failed to reload daemon: Access denied"],
+    );
+    let second = stand.hub_spec(port());
+    assert_ne!(units.render(&second), units.render(&first));
+    let outcome = units.install(&second, START);
+    assert!(
+        matches!(outcome, InstallOutcome::Failed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), working);
+    assert_eq!(stand.unit_files(), vec![UNIT.to_string()]);
+}
+
+#[test]
 fn linger_problems_are_only_warnings() {
     let stand = Stand::new(&["systemctl", "loginctl"]);
     stand.inject(

@@ -278,17 +278,20 @@ impl ManagedUnit {
                 ),
             };
         }
+        // A reinstall that fails must leave the working unit it replaced, not nothing.
+        let previous = std::fs::read_to_string(&path).ok();
         if let Err(e) = write_atomic(&path, &text, 0o644) {
             return InstallOutcome::Failed {
                 detail: e.to_string(),
             };
         }
         tracing::info!(path = %path.display(), "wrote unit file");
+        let rollback = Rollback { path, previous };
         match &scope {
             UnitScope::LaunchdAgent { domain } => {
-                self.install_launchd(spec, options, scope.clone(), domain, path)
+                self.install_launchd(spec, options, scope.clone(), domain, rollback)
             }
-            _ => self.install_systemd(spec, options, scope, path),
+            _ => self.install_systemd(spec, options, scope, rollback),
         }
     }
 
@@ -298,12 +301,12 @@ impl ManagedUnit {
         options: InstallOptions,
         scope: UnitScope,
         domain: &str,
-        path: PathBuf,
+        rollback: Rollback,
     ) -> InstallOutcome {
         let mut warnings = Vec::new();
         if options.start {
             let target = format!("{domain}/{}", spec.id.label);
-            let plist = path.display().to_string();
+            let plist = rollback.path.display().to_string();
             let _ = self.run("launchctl", &["bootout", &target]);
             let boot = self.run("launchctl", &["bootstrap", domain, &plist]);
             if boot.success() {
@@ -318,7 +321,7 @@ impl ManagedUnit {
             } else {
                 let legacy = self.run("launchctl", &["load", "-w", &plist]);
                 if !legacy.success() {
-                    let _ = remove_if_present(&path);
+                    rollback.undo();
                     tracing::warn!(label = %spec.id.label, "launchctl could not load the unit");
                     return InstallOutcome::Failed {
                         detail: format!(
@@ -331,7 +334,7 @@ impl ManagedUnit {
             }
         }
         InstallOutcome::Installed {
-            path,
+            path: rollback.path,
             scope,
             started: options.start,
             warnings,
@@ -343,7 +346,7 @@ impl ManagedUnit {
         spec: &UnitSpec,
         options: InstallOptions,
         scope: UnitScope,
-        path: PathBuf,
+        rollback: Rollback,
     ) -> InstallOutcome {
         let mut warnings = Vec::new();
         if scope == UnitScope::SystemdUser && !self.env.user_name.is_empty() {
@@ -363,7 +366,7 @@ impl ManagedUnit {
         }
         let reload = self.systemctl(&scope, &["daemon-reload"]);
         if !reload.success() {
-            let _ = remove_if_present(&path);
+            rollback.undo();
             return InstallOutcome::Failed {
                 detail: format!(
                     "systemctl daemon-reload failed ({})",
@@ -374,7 +377,7 @@ impl ManagedUnit {
         if options.start {
             let enable = self.systemctl(&scope, &["enable", "--now", &spec.id.unit_name]);
             if !enable.success() {
-                let _ = remove_if_present(&path);
+                rollback.undo();
                 let _ = self.systemctl(&scope, &["daemon-reload"]);
                 return InstallOutcome::Failed {
                     detail: format!(
@@ -385,7 +388,7 @@ impl ManagedUnit {
             }
         }
         InstallOutcome::Installed {
-            path,
+            path: rollback.path,
             scope,
             started: options.start,
             warnings,
@@ -549,4 +552,25 @@ impl ManagedUnit {
 /// True when launchctl says the job is not loaded in the domain.
 pub(crate) fn not_loaded(out: &CommandOutput) -> bool {
     out.code == Some(113) || out.stderr.contains("Could not find service")
+}
+
+/// How to undo writing a unit file: put back what was there before, or remove it.
+struct Rollback {
+    /// The unit file that was written.
+    path: PathBuf,
+    /// Its previous contents, when it replaced an existing unit.
+    previous: Option<String>,
+}
+
+impl Rollback {
+    /// Restores the previous unit (a failed reinstall keeps the working one) or deletes ours.
+    fn undo(&self) {
+        let restored = match &self.previous {
+            Some(text) => write_atomic(&self.path, text, 0o644),
+            None => remove_if_present(&self.path),
+        };
+        if let Err(e) = restored {
+            tracing::warn!(path = %self.path.display(), %e, "could not roll the unit file back");
+        }
+    }
 }
