@@ -551,3 +551,48 @@ fn public_without_a_flag_uses_cloudflare_when_it_is_the_only_provider() {
     stand.cli(&["expose", "public", "off"]).ok();
     assert!(stand.json("cloudflared-state.json").is_none());
 }
+
+#[test]
+fn a_tunnel_created_on_another_machine_is_refused_before_anything_changes() {
+    let stand = managed_stand();
+    // The account already has a tunnel of the default name, but its credentials file lives on
+    // the machine that created it.
+    let name = TUNNEL;
+    let elsewhere = json!([{
+        "id": "9d1c6a52-0000-4000-8000-00000000beef",
+        "name": name,
+        "created_at": "2026-01-01T00:00:00Z",
+        "deleted_at": "0001-01-01T00:00:00Z",
+        "connections": [],
+    }]);
+    let account = stand.fakes.state_dir().join("cloudflared");
+    std::fs::create_dir_all(&account).unwrap();
+    std::fs::write(account.join("tunnels.json"), elsewhere.to_string()).unwrap();
+
+    let run = stand.cli(&["expose", "cloudflare", "--domain", HOST]);
+    run.failed();
+    assert!(
+        run.stderr.contains("already exists")
+            && run
+                .stderr
+                .contains("9d1c6a52-0000-4000-8000-00000000beef.json")
+            && run.stderr.contains("--tunnel-name"),
+        "{run:#?}"
+    );
+    // Only the read-only checks ran: no DNS route, no tunnel creation, nothing recorded.
+    let calls = stand.calls("cloudflared");
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains(&"route".to_string()) && !c.contains(&"create".to_string())),
+        "{calls:?}"
+    );
+    assert!(stand.json("cloudflared-state.json").is_none());
+    assert!(stand.json("expose-state.json").is_none());
+    assert!(
+        !stand
+            .root()
+            .join(format!("cloudflared/{name}/config.yml"))
+            .exists()
+    );
+}

@@ -61,6 +61,15 @@ pub(crate) fn up(
 
     let tunnel = match cf.list()?.into_iter().find(|t| t.name == name) {
         Some(t) => {
+            // A tunnel made on another machine has its credentials there: a connector started
+            // here could never log in. Say so before anything changes.
+            let creds = credentials_path(&exp.config.cloudflared_home, &t.id);
+            if !creds.is_file() {
+                return Err(ExposeError::TunnelCredentialsMissing {
+                    name: name.to_string(),
+                    path: creds,
+                });
+            }
             log.ok(format!("Reusing Cloudflare tunnel {name} ({}).", t.id));
             t
         }

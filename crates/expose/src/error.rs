@@ -39,6 +39,18 @@ pub enum ExposeError {
     /// `expose-state.json` or `cloudflared-state.json` is malformed or could not be written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A tunnel of that name exists but its credentials file is not on this machine (it was
+    /// created elsewhere); nothing was changed.
+    #[error(
+        "Cloudflare tunnel {name} already exists, but its credentials ({}) are not on this machine, so a connector here could not run it. Copy that file from the machine that created the tunnel, or pick another name with --tunnel-name (or delete the old tunnel with `cloudflared tunnel delete {name}`), then re-run.",
+        path.display()
+    )]
+    TunnelCredentialsMissing {
+        /// The tunnel's name.
+        name: String,
+        /// Where its credentials should be.
+        path: std::path::PathBuf,
+    },
     /// The hub is not running and could not be started; nothing was changed.
     #[error("the hub is not up, so exposing it would only publish errors: {message}")]
     HubDown {
