@@ -29,9 +29,52 @@ use crate::error::ServicesError;
 use crate::json::pretty;
 use crate::paths::Home;
 
-/// Serialises read-modify-write cycles within this process (the hub handles API calls
-/// concurrently).
+/// Serialises reads and read-modify-write cycles within this process (the hub handles API
+/// calls concurrently); writers add a lock file for other processes ([`lock_registry`]).
 static RMW_LOCK: Mutex<()> = Mutex::new(());
+
+/// The in-process lock alone. Readers use it: every write is an atomic rename, so a reader in
+/// another process always sees a whole file, and the cleanups a read may save are idempotent.
+fn lock_in_process() -> std::sync::MutexGuard<'static, ()> {
+    RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by writers: the in-process mutex plus an exclusive `flock` on
+/// `<home>/.services.json.lock`, so a read-modify-write in the CLI and one in the hub never
+/// lose each other's update. Released on drop (and by the kernel if the process dies).
+struct RegistryGuard {
+    /// The in-process lock.
+    _mutex: std::sync::MutexGuard<'static, ()>,
+    /// The locked lock file; `None` when it could not be opened (read-only home): the mutex
+    /// still serialises this process and the registry is never left unusable.
+    _file: Option<std::fs::File>,
+}
+
+/// Takes the registry lock for `home`, waiting for other processes that hold it.
+fn lock_registry(home: &Home) -> RegistryGuard {
+    let mutex = lock_in_process();
+    let path = home.root().join(".services.json.lock");
+    let file = (|| {
+        std::fs::create_dir_all(home.root()).ok()?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; blocks until other holders release it.
+        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0;
+        locked.then_some(file)
+    })();
+    if file.is_none() {
+        tracing::debug!(path = %path.display(), "registry lock file unavailable; locking this process only");
+    }
+    RegistryGuard {
+        _mutex: mutex,
+        _file: file,
+    }
+}
 
 /// The parsed registry.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,7 +159,7 @@ pub fn read_strict(home: &Home) -> Result<Manifest, ServicesError> {
 /// [`read_strict`], returning the cleanup notes instead of logging them. When cleanups applied,
 /// the file was rewritten; if that save failed, the last note says why (the read still succeeds).
 pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
-    let _guard = RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = lock_in_process();
     let path = home.services_json();
     let Some(mut raw) = load(&path)? else {
         return Ok(StrictRead::default());
@@ -137,7 +180,7 @@ pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
 /// plus a warning (the file is not touched); a bad row is skipped with a warning naming it and
 /// what is wrong; a later row on an already-claimed port is dropped (vault rows may share).
 pub fn read_lenient(home: &Home) -> LenientRead {
-    let _guard = RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = lock_in_process();
     let path = home.services_json();
     let mut out = LenientRead::default();
     let mut raw = match load(&path) {
@@ -217,7 +260,7 @@ pub fn write(home: &Home, m: &Manifest) -> Result<(), ServicesError> {
         }
         claimed.push((row.port, row.name.clone()));
     }
-    let _guard = RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = lock_registry(home);
     save(&path, &m.to_value())
 }
 
@@ -345,7 +388,7 @@ fn modify(
     home: &Home,
     edit: impl FnOnce(&mut Vec<Value>, &Path) -> Result<bool, ServicesError>,
 ) -> Result<(), ServicesError> {
-    let _guard = RMW_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = lock_registry(home);
     let path = home.services_json();
     let mut raw = load(&path)?.unwrap_or_else(|| serde_json::json!({ "services": [] }));
     root_rows(&raw, &path)?;
