@@ -515,3 +515,41 @@ fn a_supervised_modules_log_file_outlives_the_hub() {
         hub.output_text()
     );
 }
+
+#[test]
+fn hub_origin_lets_the_cli_use_a_token_minted_for_the_hubs_configured_origin() {
+    // The hub runs with an origin the CLI's environment does not know; the operator token was
+    // minted for that origin. Only `--hub-origin` tells the CLI the token is this hub's.
+    const ORIGIN: &str = "https://hub.custom.example";
+    let env = CliEnv::new();
+    add_test_module(env.root(), "gamma", free_port(), &[]);
+    let hub = parachute_tests::hub::HubProcess::start_with(
+        env.root(),
+        parachute_tests::hub::HubOptions {
+            env: vec![("PARACHUTE_HUB_ORIGIN".into(), ORIGIN.into())],
+            ..Default::default()
+        },
+    );
+    env.set_hub_port(hub.port);
+    auth::ensure_admin(env.root());
+    let db = auth::db(env.root());
+    parachute_auth::operator::mint_operator(
+        &db,
+        parachute_auth::operator::OperatorScopeSet::Admin,
+        ORIGIN,
+        &env.root().join("operator.token"),
+    )
+    .unwrap();
+
+    let out = env.run(&["restart", "gamma"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.all().contains("✗ gamma") && out.all().contains(ORIGIN),
+        "{}",
+        out.all()
+    );
+
+    let out = env.run(&["restart", "gamma", "--hub-origin", ORIGIN]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("gamma"), "{}", out.all());
+}
