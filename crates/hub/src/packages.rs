@@ -40,13 +40,6 @@ pub enum PackageError {
         /// The last lines it wrote to stderr (else stdout).
         stderr_tail: String,
     },
-    /// The command ran to its end, but its exit status was collected by the hub's child reaper
-    /// before the runner could read it (see [`status_lost`]).
-    #[error("`{command}` finished, but its exit status was lost")]
-    StatusLost {
-        /// The command line.
-        command: String,
-    },
     /// The command could not be run or did not finish in time.
     #[error("could not run `{command}`: {source}")]
     Run {
@@ -90,10 +83,6 @@ impl PackageError {
                 "exit_code": code,
                 "stderr_tail": stderr_tail,
             }),
-            PackageError::StatusLost { command } => serde_json::json!({
-                "error_type": "status_lost",
-                "command": command,
-            }),
             PackageError::Run { command, source } => serde_json::json!({
                 "error_type": "command_failed",
                 "command": command,
@@ -114,14 +103,9 @@ pub fn output_tail(output: &CommandOutput, lines: usize) -> String {
     kept[kept.len().saturating_sub(lines)..].join("\n")
 }
 
-/// True when a command failed only because its exit status was already collected: the hub is
-/// a child subreaper whose reaper (in `serve`) may reap any child it does not know as a module,
-/// including the runner's own `bun`/`npm` between their exit and the runner's `wait`.
-pub fn status_lost(err: &CommandError) -> bool {
-    matches!(err, CommandError::Io { source, .. }
-        if source.raw_os_error() == Some(nix::errno::Errno::ECHILD as i32))
-}
-
+/// How long one `bun add|remove -g` may run before the operation fails (a slow network is
+/// fine; a hung package manager must not lock its module's operations forever).
+const BUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How long one `npm view` may run.
 const NPM_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long `GET /api/modules` waits for a registry answer before answering without it (the
@@ -218,15 +202,10 @@ impl Packages {
         let output = self
             .inner
             .runner
-            // `run` waits for the exit status as soon as the output ends, leaving the hub's
-            // child reaper almost no chance to take it first (`run_with_timeout` polls, which
-            // leaves a window of milliseconds). A package install has no sensible time limit.
-            .run("bun", args)
+            // The hub's orphan reaper never takes these: they stay in the hub's process group.
+            .run_with_timeout("bun", args, BUN_TIMEOUT)
             .map_err(|source| match source {
                 CommandError::NotFound { program } => PackageError::Missing { program },
-                source if status_lost(&source) => PackageError::StatusLost {
-                    command: command.clone(),
-                },
                 source => PackageError::Run {
                     command: command.clone(),
                     source,
@@ -290,17 +269,10 @@ impl Packages {
 
     fn npm_dist_tag(&self, package: &str, channel: Channel) -> Option<String> {
         let args = ["view", package, "dist-tags", "--json"];
-        let mut output = self
+        let output = self
             .inner
             .runner
             .run_with_timeout("npm", &args, NPM_TIMEOUT);
-        if output.as_ref().is_err_and(status_lost) {
-            // Asking again is harmless and almost never races the reaper twice.
-            output = self
-                .inner
-                .runner
-                .run_with_timeout("npm", &args, NPM_TIMEOUT);
-        }
         match output {
             Ok(out) if out.success() => parse_dist_tags(&out.stdout, channel),
             Ok(out) => {
@@ -321,15 +293,13 @@ mod tests {
     use std::path::Path;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// Simulates the hub's reaper winning the race for the first `lost` commands, then answers
-    /// `out` (the race cannot be provoked on demand with a real process).
-    struct Reaped {
-        lost: usize,
+    /// Answers every command with `out` and counts the calls.
+    struct Counting {
         calls: AtomicUsize,
         out: CommandOutput,
     }
 
-    impl CommandRunner for Reaped {
+    impl CommandRunner for Counting {
         fn which(&self, _: &str) -> Option<PathBuf> {
             None
         }
@@ -338,16 +308,11 @@ mod tests {
         }
         fn run_with_timeout(
             &self,
-            program: &str,
+            _: &str,
             _: &[&str],
             _: Duration,
         ) -> Result<CommandOutput, CommandError> {
-            if self.calls.fetch_add(1, Ordering::SeqCst) < self.lost {
-                return Err(CommandError::Io {
-                    program: program.into(),
-                    source: std::io::Error::from_raw_os_error(nix::errno::Errno::ECHILD as i32),
-                });
-            }
+            self.calls.fetch_add(1, Ordering::SeqCst);
             Ok(self.out.clone())
         }
         fn spawn_detached(
@@ -360,44 +325,28 @@ mod tests {
         }
     }
 
-    fn reaped(lost: usize, stdout: &str) -> (Arc<Reaped>, Packages) {
-        let runner = Arc::new(Reaped {
-            lost,
+    #[tokio::test]
+    async fn registry_answers_are_cached() {
+        let runner = Arc::new(Counting {
             calls: AtomicUsize::new(0),
             out: CommandOutput {
                 code: Some(0),
-                stdout: stdout.into(),
+                stdout: r#"{"latest":"2.0.0","rc":"2.1.0-rc.1"}"#.into(),
                 stderr: String::new(),
             },
         });
-        (runner.clone(), Packages::new(runner, Vec::new()))
-    }
-
-    #[test]
-    fn a_reaped_bun_is_reported_as_status_lost() {
-        let (_, packages) = reaped(1, "");
-        let err = packages
-            .add_global("@openparachute/vault", Channel::Latest)
-            .unwrap_err();
-        assert!(matches!(err, PackageError::StatusLost { .. }), "{err}");
-        assert_eq!(err.detail()["error_type"], "status_lost");
-    }
-
-    #[tokio::test]
-    async fn a_reaped_npm_is_asked_again_and_answers_are_cached() {
-        let (runner, packages) = reaped(1, r#"{"latest":"2.0.0"}"#);
+        let packages = Packages::new(runner.clone(), Vec::new());
         let v = packages
             .latest_version("@openparachute/vault", Channel::Rc)
             .await;
-        assert_eq!(v.as_deref(), Some("2.0.0"));
-        assert_eq!(runner.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(v.as_deref(), Some("2.1.0-rc.1"));
         let again = packages
             .latest_version("@openparachute/vault", Channel::Rc)
             .await;
-        assert_eq!(again.as_deref(), Some("2.0.0"));
+        assert_eq!(again.as_deref(), Some("2.1.0-rc.1"));
         assert_eq!(
             runner.calls.load(Ordering::SeqCst),
-            2,
+            1,
             "served from the cache"
         );
     }

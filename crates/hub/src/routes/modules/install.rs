@@ -360,23 +360,6 @@ impl Job {
                 self.op.log(format!("installed {spec}"));
                 Ok(())
             }
-            Ok(Err(PackageError::StatusLost { .. })) => {
-                match self.state.packages().global_dir(&self.package) {
-                    Some(dir) => {
-                        self.op.log(format!(
-                        "bun finished without a readable exit status; the package is present in {}",
-                        dir.display()
-                    ));
-                        Ok(())
-                    }
-                    None => Err((
-                        format!(
-                            "bun add -g {spec} finished without a readable exit status and the package is not installed; try again"
-                        ),
-                        None,
-                    )),
-                }
-            }
             Ok(Err(err @ PackageError::Failed { .. })) => {
                 let detail = err.detail();
                 Err((format!("{err}; nothing was started"), Some(detail)))
