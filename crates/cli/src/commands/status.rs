@@ -262,7 +262,7 @@ fn module_read_note(err: &ClientError) -> String {
     match err {
         ClientError::Token(
             AuthError::OperatorTokenMissing { .. } | AuthError::OperatorTokenExpired { .. },
-        ) => "live module state unavailable: no usable operator token — run `parachute auth rotate-operator` to mint one".to_string(),
+        ) => "live module state unavailable: no usable operator token — run `parachute auth rotate-operator` to mint one (on a new hub, `parachute auth set-password` creates the admin and its token)".to_string(),
         ClientError::Unreachable { .. } => {
             "live module state unavailable (the hub did not answer GET /api/modules in time)"
                 .to_string()
