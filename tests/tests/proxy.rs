@@ -454,3 +454,16 @@ fn a_row_on_the_hubs_own_port_is_not_proxied_to_itself() {
     let (status, _) = get_json(hub.port, "/health", &[]);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn module_answers_pass_through_without_the_hubs_own_headers() {
+    let home = TestHome::new();
+    let hub = hub_with_module(&home, None);
+    let proxied = parachute_tests::http::get(hub.port, "/mod/anything").unwrap();
+    assert_eq!(proxied.status, 200, "{}", proxied.body);
+    assert_eq!(proxied.header("x-frame-options"), None);
+    assert_eq!(proxied.header("referrer-policy"), None);
+    // The hub's own routes do carry them.
+    let own = parachute_tests::http::get(hub.port, "/.well-known/jwks.json").unwrap();
+    assert_eq!(own.header("x-frame-options"), Some("SAMEORIGIN"));
+}

@@ -113,6 +113,9 @@ fn health_is_ok_and_hub_port_is_removed_on_clean_stop() {
     let health = http::get(hub.port, "/health").unwrap();
     assert_eq!(health.status, 200);
     assert_eq!(health.header("cache-control"), Some("no-store"));
+    assert_eq!(health.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(health.header("x-frame-options"), Some("SAMEORIGIN"));
+    assert_eq!(health.header("referrer-policy"), Some("no-referrer"));
     let body = health.json();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["service"], "parachute-hub");

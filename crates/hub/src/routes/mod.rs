@@ -11,6 +11,7 @@ pub mod host;
 pub mod modules;
 pub mod proxy;
 pub mod ready;
+pub mod security;
 pub mod wellknown;
 
 use axum::Router;
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router {
             get(wellknown::revocations),
         )
         .merge(modules::router())
+        // The hub's own routes only: proxied module answers pass through untouched.
+        .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
         // Set before the layer so the setup gate covers the fallback too.
         .fallback(proxy::proxy)
