@@ -81,10 +81,12 @@ fn prompt_hidden(prompt: &str) -> Result<Secret, String> {
     let mut quiet = saved.clone();
     quiet.local_flags.remove(LocalFlags::ECHO);
     quiet.local_flags.insert(LocalFlags::ECHONL);
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
+    // Echo goes off before the prompt shows: TCSAFLUSH drops type-ahead, and anything typed
+    // once the prompt is visible must be neither echoed nor dropped.
     termios::tcsetattr(fd, SetArg::TCSAFLUSH, &quiet)
         .map_err(|e| format!("cannot turn off echo: {e}"))?;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
     let mut line = String::new();
     let read = stdin.lock().read_line(&mut line);
     let _ = termios::tcsetattr(fd, SetArg::TCSAFLUSH, &saved);
