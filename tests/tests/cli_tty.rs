@@ -136,3 +136,28 @@ fn the_archive_sweep_asks_at_a_terminal_and_honours_the_answer() {
         "legacy: true\n"
     );
 }
+
+#[test]
+fn a_legacy_install_is_offered_the_migration_at_a_terminal_and_declining_changes_nothing() {
+    let home = TestHome::new();
+    parachute_tests::hub::add_row(
+        home.path(),
+        serde_json::json!({"name": "parachute-vault", "port": parachute_tests::free_port(),
+                           "paths": ["/vault/default"], "health": "/health", "version": "0.3.0"}),
+    );
+    // Evidence of the old detached model: a module pid file (its process long gone).
+    home.write("vault/run/vault.pid", "999999\n");
+    let before = home.read("services.json");
+
+    let mut tty = Tty::start(&home, "start");
+    tty.answer("Migrate to the supervised hub now? [y/N] ", 0, "");
+    let (code, screen) = tty.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Skipped."), "{screen}");
+    assert!(
+        screen.contains("parachute migrate --to-supervised"),
+        "{screen}"
+    );
+    assert_eq!(home.read("services.json"), before);
+    assert_eq!(home.read("vault/run/vault.pid"), "999999\n");
+}
