@@ -53,6 +53,22 @@ impl HubDb {
     /// Like [`HubDb::open`], with an explicit clock (tests pin time with
     /// [`crate::FixedClock`]).
     pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, AuthError> {
+        // Several processes opening a fresh file at once (the hub starting while `init` or
+        // another verb opens it) race for the switch to WAL and the first migration. SQLite
+        // answers some of those races with SQLITE_BUSY at once instead of waiting in its busy
+        // handler, so a busy open is simply tried again until the busy timeout has passed.
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(path, clock.clone()) {
+                Err(err) if is_busy(&err) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, AuthError> {
         let open_err = |source| AuthError::Open {
             path: path.to_path_buf(),
             source,
@@ -164,6 +180,18 @@ impl HubDb {
         tx.commit()
             .map_err(AuthError::sql("committing the schema migration"))
     }
+}
+
+/// True when `err` is SQLite saying another connection holds the lock.
+fn is_busy(err: &AuthError) -> bool {
+    let source = match err {
+        AuthError::Open { source, .. } | AuthError::Sql { source, .. } => source,
+        _ => return false,
+    };
+    matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Versions recorded in `schema_version` (empty when the table does not exist yet).
