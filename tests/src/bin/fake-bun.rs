@@ -16,10 +16,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use parachute_tests::fake::STATE_ENV;
+use parachute_tests::fake::record_invocation;
 
 fn main() {
-    let (state, args) = record("bun");
+    let (state, args) = record_invocation("bun");
     let verb = args.first().map(String::as_str).unwrap_or("");
     let global = args.iter().any(|a| a == "-g" || a == "--global");
     let target = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
@@ -154,25 +154,4 @@ fn remove(root: &Path, package: &str) {
     println!();
     println!("- {package}");
     println!("1 package removed [5.00ms]");
-}
-
-/// Appends this invocation's argv to `<state>/bun.calls.jsonl` in ONE write, so concurrent
-/// invocations never interleave their lines (the format `FakeTools::calls` reads).
-fn record(tool: &str) -> (std::path::PathBuf, Vec<String>) {
-    use std::io::Write;
-    let state = std::env::var_os(STATE_ENV)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            eprintln!("fake {tool}: {STATE_ENV} is not set");
-            std::process::exit(97);
-        });
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let line = serde_json::to_string(&args).unwrap() + "\n";
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state.join(format!("{tool}.calls.jsonl")))
-        .and_then(|mut f| f.write_all(line.as_bytes()))
-        .expect("append to the calls log");
-    (state, args)
 }

@@ -5,10 +5,10 @@
 //! the way npm prints them. A package missing from that file gets npm's 404 answer (JSON error
 //! on stdout, `npm error` lines on stderr, exit 1).
 
-use parachute_tests::fake::STATE_ENV;
+use parachute_tests::fake::record_invocation;
 
 fn main() {
-    let (state, args) = record("npm");
+    let (state, args) = record_invocation("npm");
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let ["view", package, "dist-tags", "--json"] = words.as_slice() else {
         eprintln!("fake npm: only `npm view <pkg> dist-tags --json` is supported");
@@ -34,25 +34,4 @@ fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// Appends this invocation's argv to `<state>/npm.calls.jsonl` in ONE write, so concurrent
-/// invocations never interleave their lines (the format `FakeTools::calls` reads).
-fn record(tool: &str) -> (std::path::PathBuf, Vec<String>) {
-    use std::io::Write;
-    let state = std::env::var_os(STATE_ENV)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            eprintln!("fake {tool}: {STATE_ENV} is not set");
-            std::process::exit(97);
-        });
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let line = serde_json::to_string(&args).unwrap() + "\n";
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state.join(format!("{tool}.calls.jsonl")))
-        .and_then(|mut f| f.write_all(line.as_bytes()))
-        .expect("append to the calls log");
-    (state, args)
 }
