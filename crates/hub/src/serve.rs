@@ -91,10 +91,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
         stdout_sink(),
         Arc::new(move |short| log_home.module_log(short)),
     );
-    let reaper_view = supervisor.clone();
-    parachute_supervisor::become_subreaper(Duration::from_secs(1), move |pid| {
-        reaper_view.snapshots().iter().any(|m| m.pid == Some(pid))
-    });
+    // The supervisor itself keeps its module leaders out of the reaper's hands; nothing else
+    // needs excluding.
+    parachute_supervisor::become_subreaper(Duration::from_secs(1), |_| false);
 
     let admin = seed_admin(&db);
     let state = AppState::new(

@@ -15,8 +15,8 @@
 use std::time::Duration;
 
 /// Makes this process a child subreaper (Linux) and starts a background task that reaps adopted
-/// zombies every `interval`. `is_ours` tells the direct children (spawned by the supervisor)
-/// apart: those are never reaped here. Returns false where subreaping is not supported.
+/// zombies every `interval`. Module leaders are always left alone (see the module docs);
+/// `is_ours` can exclude further pids. Returns false where subreaping is not supported.
 pub fn become_subreaper(
     interval: Duration,
     is_ours: impl Fn(u32) -> bool + Send + Sync + 'static,
