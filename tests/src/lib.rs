@@ -109,15 +109,7 @@ pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> O
 
 /// True when `pid` is gone. A zombie counts as gone: PID 1 here does not reap orphans.
 pub fn pid_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rfind(')')
-                .and_then(|i| stat[i + 1..].trim_start().chars().next());
-            matches!(state, Some('Z') | Some('X'))
-        }
-        Err(_) => true,
-    }
+    !parachute_os::process::is_alive(pid)
 }
 
 /// A directory of fake external tools to put in front of `PATH`.
