@@ -1,0 +1,662 @@
+// Generated from crates/protocol by scripts/gen-protocol: do not edit by hand.
+// The hub's wire types (see crates/protocol/src/lib.rs for the compatibility rules).
+
+export type ErrorBody = { 
+/**
+ * Machine-readable code (`unauthenticated`, `not_installed`, `unknown_module`, …).
+ */
+error: string, 
+/**
+ * One or more sentences for a person: what is wrong and what to do.
+ */
+error_description: string, };
+
+export type ModuleStatus = "starting" | "running" | "stopped" | "crashed" | "restarting";
+
+export type ExitInfo = { 
+/**
+ * Exit code when it exited normally.
+ */
+code: number | null, 
+/**
+ * Signal number when a signal killed it.
+ */
+signal: number | null, };
+
+export type StartError = { 
+/**
+ * `missing_dependency`, `started_but_unbound`, `crash_loop`, `spawn_failed`,
+ * `unresolvable`, `port_in_use`, `no_start_cmd`, `unsafe_home`.
+ */
+error_type: string, 
+/**
+ * What happened and what to do (may span lines: a crash loop quotes the last output).
+ */
+error_description: string, 
+/**
+ * The missing program, for `missing_dependency`.
+ */
+binary?: string | null, 
+/**
+ * When it was recorded (epoch ms).
+ */
+at: number, };
+
+export type ModuleState = { 
+/**
+ * The module's short name (`vault`, `scribe`, a third-party row name).
+ */
+short: string, 
+/**
+ * Where it is in its lifecycle.
+ */
+status: ModuleStatus, 
+/**
+ * Pid (= process group id) of the current process, while one exists.
+ */
+pid: number | null, 
+/**
+ * The port it was told to listen on (`PORT`).
+ */
+port: number | null, 
+/**
+ * True once it accepted a TCP connection on its port since its last spawn.
+ */
+ready: boolean, 
+/**
+ * When the current process was spawned (epoch ms).
+ */
+started_at: number | null, 
+/**
+ * The original's key: the same instant as an ISO-8601 string.
+ */
+startedAt: string | null, 
+/**
+ * Consecutive crashes counted towards giving up (reset after a healthy run).
+ */
+consecutive_crashes: number, 
+/**
+ * The original's key for the crashes counted towards giving up.
+ */
+restartsInWindow: number, 
+/**
+ * Every respawn since the module was last started by hand.
+ */
+total_restarts: number, 
+/**
+ * When it last exited unexpectedly (epoch ms).
+ */
+last_crash_at: number | null, 
+/**
+ * The original's key: the same instant as an ISO-8601 string.
+ */
+lastCrashAt: string | null, 
+/**
+ * How it last exited unexpectedly.
+ */
+last_exit: ExitInfo | null, 
+/**
+ * The original's key: the exit code of the last unexpected exit.
+ */
+lastExitCode: number | null, 
+/**
+ * When the next respawn is due, while `restarting` (epoch ms).
+ */
+next_retry_at: number | null, 
+/**
+ * Why it is not running properly, if it is not.
+ */
+start_error: StartError | null, 
+/**
+ * The original's key for the same start error.
+ */
+startError: StartError | null, };
+
+export type ModuleAnswer = { 
+/**
+ * The module.
+ */
+short: string, 
+/**
+ * Its state after the operation.
+ */
+state: ModuleState, };
+
+export type StopAnswer = { 
+/**
+ * The module.
+ */
+short: string, 
+/**
+ * False when the hub was not running it (nothing to stop).
+ */
+stopped: boolean, 
+/**
+ * Its state after the stop, when it was supervised.
+ */
+state?: ModuleState | null, };
+
+export type ModuleLogs = { 
+/**
+ * The module.
+ */
+short: string, 
+/**
+ * Buffered lines, oldest first, as the original sends them: `[short] <line>\n`.
+ */
+lines: Array<string>, 
+/**
+ * The same lines joined into one text.
+ */
+text: string, };
+
+export type Channel = "latest" | "rc";
+
+export type UiEntry = { 
+/**
+ * The slug (its key in `uis`).
+ */
+name: string, 
+/**
+ * What to call it.
+ */
+display_name: string, 
+/**
+ * Where it is served, under the hub.
+ */
+path: string | null, 
+/**
+ * One line about it.
+ */
+tagline: string | null, 
+/**
+ * Its icon.
+ */
+icon_url: string | null, 
+/**
+ * Its version.
+ */
+version: string | null, 
+/**
+ * The OAuth client it signs in with.
+ */
+oauth_client_id: string | null, 
+/**
+ * `active|pending|inactive|failing` (the original's aliases normalised).
+ */
+status: string | null, };
+
+export type ModuleSummary = { 
+/**
+ * Short name (`vault`, a third-party row name, …).
+ */
+short: string, 
+/**
+ * Its `services.json` row name, when installed.
+ */
+name: string | null, 
+/**
+ * The registry package it installs from, when the hub knows one.
+ */
+package: string | null, 
+/**
+ * What to call it.
+ */
+display_name: string, 
+/**
+ * One line about it.
+ */
+tagline: string, 
+/**
+ * Whether the hub can install it from a registry.
+ */
+available: boolean, 
+/**
+ * Whether `services.json` has a row for it.
+ */
+installed: boolean, 
+/**
+ * The version its row records.
+ */
+installed_version: string | null, 
+/**
+ * The newest version on the install channel (`null` when unknown or not asked).
+ */
+latest_version: string | null, 
+/**
+ * Its port, when installed.
+ */
+port: number | null, 
+/**
+ * The supervisor's status word, when the hub runs it.
+ */
+supervisor_status: ModuleStatus | null, 
+/**
+ * Its pid while a process exists.
+ */
+pid: number | null, 
+/**
+ * When the current process was spawned (epoch ms).
+ */
+supervisor_started_at: number | null, 
+/**
+ * Whether it answers on its port.
+ */
+supervisor_ready: boolean | null, 
+/**
+ * Respawns since it was last started by hand.
+ */
+supervisor_restarts: number | null, 
+/**
+ * Why it is not running properly.
+ */
+supervisor_start_error: StartError | null, 
+/**
+ * Where it is installed.
+ */
+install_dir: string | null, 
+/**
+ * The interfaces it declares.
+ */
+uis: Array<UiEntry>, 
+/**
+ * Where the dashboard's "Open" button goes.
+ */
+management_url: string | null, };
+
+export type ModulesList = { 
+/**
+ * Curated first-party modules first, then every other row, then orphans the supervisor
+ * still runs.
+ */
+modules: Array<ModuleSummary>, 
+/**
+ * Always true for this hub (the original could run without a supervisor).
+ */
+supervisor_available: boolean, 
+/**
+ * The channel installs and upgrades use.
+ */
+module_install_channel: Channel | null, };
+
+export type ChannelAnswer = { 
+/**
+ * The stored setting.
+ */
+channel: Channel, 
+/**
+ * What installs use now (an install channel in the hub's environment wins).
+ */
+effective_channel: Channel, };
+
+export type OperationKind = "install" | "upgrade" | "restart" | "uninstall";
+
+export type OperationStatus = "pending" | "running" | "succeeded" | "failed";
+
+export type Operation = { 
+/**
+ * Random id handed to the client.
+ */
+id: string, 
+/**
+ * What it does.
+ */
+kind: OperationKind, 
+/**
+ * The module it acts on.
+ */
+short: string, 
+/**
+ * Where it is.
+ */
+status: OperationStatus, 
+/**
+ * Progress lines for a person, oldest first.
+ */
+log: Array<string>, 
+/**
+ * Why it failed.
+ */
+error?: string | null, 
+/**
+ * Machine-readable failure detail (exit code and output tail, or a start error).
+ */
+error_detail?: unknown, 
+/**
+ * When it was accepted (ISO 8601, UTC).
+ */
+startedAt: string, 
+/**
+ * When it ended (ISO 8601, UTC).
+ */
+finishedAt?: string | null, };
+
+export type OperationAccepted = { 
+/**
+ * Poll `GET /api/modules/operations/<id>`, or watch `operation` events.
+ */
+operation_id: string, };
+
+export type Health = { 
+/**
+ * Always `ok` while the hub answers.
+ */
+status: string, 
+/**
+ * Always `parachute-hub`.
+ */
+service: string, 
+/**
+ * The hub's version.
+ */
+version: string, };
+
+export type Ready = { 
+/**
+ * Boot finished and every module is up.
+ */
+ready: boolean, 
+/**
+ * Ours: true until every `services.json` row has been handed to the supervisor. The
+ * upgrade's health gate uses this (stopped modules do not count against a hub).
+ */
+booting: boolean, 
+/**
+ * Modules answering on their port.
+ */
+ready_modules: Array<string>, 
+/**
+ * Modules on their way up.
+ */
+transient_modules: Array<string>, 
+/**
+ * Modules that stay down until someone acts.
+ */
+persistent_modules: Array<string>, };
+
+export type BootProgress = { 
+/**
+ * Rows in `services.json` that boot looks at.
+ */
+total: number, 
+/**
+ * Rows dealt with so far (started, or skipped as CLI-only or unresolvable).
+ */
+done: number, 
+/**
+ * True once every row is dealt with.
+ */
+finished: boolean, };
+
+export type AdminState = "exists" | "seeded" | "needs-setup";
+
+export type HubInfo = { 
+/**
+ * The hub's version.
+ */
+version: string, 
+/**
+ * When this hub process started serving (ISO 8601).
+ */
+started_at: string | null, 
+/**
+ * How long it has been serving.
+ */
+uptime_ms: number, 
+/**
+ * `binary`, `desktop` (embedded in the desktop app) or `container`.
+ */
+source: string, 
+/**
+ * The executable serving.
+ */
+executable: string | null, 
+/**
+ * Its pid.
+ */
+pid: number | null, 
+/**
+ * The port it listens on.
+ */
+port: number | null, 
+/**
+ * The config home it serves.
+ */
+parachute_home: string | null, 
+/**
+ * How many modules the supervisor has entries for.
+ */
+modules: number, 
+/**
+ * Build time of a container image (`PARACHUTE_BUILD_TIME`).
+ */
+container_build_time?: string | null, 
+/**
+ * Render's commit, in a Render container.
+ */
+render_commit?: string | null, 
+/**
+ * Render's branch, in a Render container.
+ */
+render_branch?: string | null, };
+
+export type ExposureLayer = "tailnet" | "funnel" | "cloudflare";
+
+export type TunnelSummary = { 
+/**
+ * Tunnel name.
+ */
+name: string, 
+/**
+ * The public hostname it serves.
+ */
+hostname: string, 
+/**
+ * Whether its connector runs as a managed unit.
+ */
+service_managed: boolean, };
+
+export type ExposureSnapshot = { 
+/**
+ * The live layer, `null` when the hub is on loopback only.
+ */
+layer: ExposureLayer | null, 
+/**
+ * Where the hub is reached on that layer (`https://<host>`).
+ */
+url: string | null, 
+/**
+ * The hub origin advertised to modules and OAuth clients on that layer.
+ */
+hub_origin: string | null, 
+/**
+ * Cloudflare tunnels recorded.
+ */
+tunnels: Array<TunnelSummary>, 
+/**
+ * A state file that could not be read, named with the fix.
+ */
+problem?: string | null, };
+
+export type HubSnapshot = { 
+/**
+ * The hub process.
+ */
+hub: HubInfo, 
+/**
+ * Whether an admin exists.
+ */
+admin: AdminState, 
+/**
+ * Every supervised module, in start order.
+ */
+modules: Array<ModuleState>, 
+/**
+ * What is exposed, from the state files.
+ */
+exposure: ExposureSnapshot, 
+/**
+ * How far boot has got.
+ */
+boot: BootProgress, };
+
+export type HubEvent = { "type": "listening", 
+/**
+ * The port it listens on.
+ */
+port: number, 
+/**
+ * Its version.
+ */
+version: string, 
+/**
+ * Whether an admin exists.
+ */
+admin: AdminState, } | { "type": "boot_progress", 
+/**
+ * Progress so far.
+ */
+progress: BootProgress, } | { "type": "module_state", 
+/**
+ * The new state.
+ */
+state: ModuleState, } | { "type": "crash_loop", 
+/**
+ * The module.
+ */
+short: string, 
+/**
+ * What happened, with its last output.
+ */
+reason: string, 
+/**
+ * How it last exited.
+ */
+exit: ExitInfo | null, } | { "type": "output_dropped", 
+/**
+ * Lines dropped since the last such event.
+ */
+count: number, } | { "type": "operation", 
+/**
+ * The operation as it stands now.
+ */
+operation: Operation, } | { "type": "services_changed", 
+/**
+ * The module short names it now lists.
+ */
+modules: Array<string>, } | { "type": "exposure_changed", 
+/**
+ * The exposure now.
+ */
+exposure: ExposureSnapshot, } | { "type": "channel_changed", 
+/**
+ * The stored setting.
+ */
+channel: Channel, } | { "type": "hub_origin_changed", 
+/**
+ * The new setting.
+ */
+hub_origin: string | null, } | { "type": "lagged", 
+/**
+ * How many events it missed.
+ */
+missed: number, } | { "type": "stopping" };
+
+export type EventEnvelope = { 
+/**
+ * Increases by one per event the hub emits (a gap means events were missed).
+ */
+seq: number, 
+/**
+ * When it was emitted (epoch ms).
+ */
+at: number, 
+/**
+ * What happened.
+ */
+event: HubEvent, };
+
+export type RowState = "active" | "pending" | "inactive" | "failing";
+
+export type StatusRow = { 
+/**
+ * The `services.json` row name, or `parachute-hub (internal)`.
+ */
+service: string, 
+/**
+ * The module's short name (`hub` for the hub row).
+ */
+short: string, 
+/**
+ * Its port.
+ */
+port: number, 
+/**
+ * The version its row records (the hub's own for the hub row).
+ */
+version: string, 
+/**
+ * What to show.
+ */
+state: RowState, 
+/**
+ * The process, when one exists.
+ */
+pid: number | null, 
+/**
+ * How long the current process has run.
+ */
+uptime_ms: number | null, 
+/**
+ * A health request straight to the port, in milliseconds (one decimal).
+ */
+latency_ms: number | null, 
+/**
+ * Where it was installed from (`npm (1.2.3)`, `bun-linked → <dir>`, `unknown`).
+ */
+source: string, 
+/**
+ * Where it is reached directly.
+ */
+url: string, 
+/**
+ * Things to look at, one sentence each (the table's `  ! …` lines).
+ */
+notes: Array<string>, 
+/**
+ * Whether this row makes `status` exit 1 (crashed module, failing hub).
+ */
+unhealthy: boolean, 
+/**
+ * The supervisor's raw status word, when it tracks the module.
+ */
+supervisor_status: string | null, };
+
+export type StatusHub = { 
+/**
+ * The port probed.
+ */
+port: number, 
+/**
+ * Whether `/health` answered.
+ */
+up: boolean, 
+/**
+ * The service manager's view of the hub unit (`active`, `activating`, `failed`,
+ * `inactive`, `unknown`, `no-unit`, `no-manager`).
+ */
+manager: string, };
+
+export type StatusReport = { 
+/**
+ * The hub.
+ */
+hub: StatusHub, 
+/**
+ * Module rows in manifest order, then the hub row.
+ */
+services: Array<StatusRow>, 
+/**
+ * 1 when any row is unhealthy, else 0.
+ */
+exit_code: number, };
