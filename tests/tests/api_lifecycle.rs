@@ -192,8 +192,10 @@ fn follow(rig: &Rig, short: &str) -> reqwest::blocking::Response {
 }
 
 /// The number of a `tick <n>` line of the test module.
+/// The tick number of a `[talker] tick N` line (the original's `[short] ` prefix, with or
+/// without its trailing newline).
 fn tick_number(line: &str) -> Option<u64> {
-    line.strip_prefix("tick ")?.parse().ok()
+    line.trim_end().strip_prefix("[talker] tick ")?.parse().ok()
 }
 
 #[test]
@@ -218,15 +220,18 @@ fn logs_as_json_and_as_a_live_stream_that_ends_on_stop() {
         .iter()
         .map(|l| l.as_str().unwrap().to_string())
         .collect();
-    assert!(lines.iter().any(|l| l == "hello logs"), "{lines:?}");
+    // Each line as the original sends it: `[short] <line>\n`.
     assert!(
-        lines.iter().any(|l| l == "test-module stderr hello"),
+        lines.iter().any(|l| l == "[talker] hello logs\n"),
         "{lines:?}"
     );
-    assert_eq!(
-        body["text"].as_str().unwrap(),
-        format!("{}\n", lines.join("\n"))
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "[talker] test-module stderr hello\n"),
+        "{lines:?}"
     );
+    assert_eq!(body["text"].as_str().unwrap(), lines.concat());
 
     let resp = follow(&rig, "talker");
     assert_eq!(resp.status().as_u16(), 200);
@@ -238,9 +243,11 @@ fn logs_as_json_and_as_a_live_stream_that_ends_on_stop() {
     );
     let mut reader = BufReader::new(resp);
     // The replay comes first, then lines printed after the request started.
-    let replay = read_until(&mut reader, |l| l == "hello logs");
+    let replay = read_until(&mut reader, |l| l == "[talker] hello logs");
     assert!(
-        replay.iter().any(|l| l.starts_with("test-module up")),
+        replay
+            .iter()
+            .any(|l| l.starts_with("[talker] test-module up")),
         "{replay:?}"
     );
     // Every tick the buffer holds now was printed before this point, so a later tick on the

@@ -344,7 +344,10 @@ fn missing_binary_and_unbound_module_are_reported_not_retried() {
             .then_some(v)
     })
     .unwrap_or_else(|| panic!("not reported: {}", ready(hub.port)));
-    assert_eq!(r["ready"], true, "nothing is still coming up: {r}");
+    // The original's meaning: not ready while any module is down; boot itself has finished.
+    assert_eq!(r["ready"], false, "two modules are down: {r}");
+    assert_eq!(r["booting"], false, "boot has finished: {r}");
+    assert!(r["transient_modules"].as_array().unwrap().is_empty(), "{r}");
 }
 
 #[test]

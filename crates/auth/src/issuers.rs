@@ -40,6 +40,59 @@ pub fn normalize_origin(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_owned()
 }
 
+/// Why a string is not usable as a hub origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OriginError {
+    /// Not `http://` or `https://`.
+    #[error("it must start with http:// or https://")]
+    Scheme,
+    /// Nothing after the scheme.
+    #[error("it names no host")]
+    NoHost,
+    /// `user:pass@` in it.
+    #[error("it must not carry credentials")]
+    Credentials,
+    /// A path, query or fragment after the host.
+    #[error("it must not have a path, query or fragment")]
+    PathOrQuery,
+    /// Whitespace or control characters inside.
+    #[error("it must not contain spaces or control characters")]
+    Whitespace,
+}
+
+/// Parses a hub origin as every caller needs it (the `hub_origin` setting, `--hub-origin`,
+/// `PARACHUTE_HUB_ORIGIN`): `http(s)://host[:port]`, no credentials, path, query or fragment;
+/// surrounding whitespace and one trailing `/` are dropped. The answer is the normalised
+/// origin; the scheme and host are lowercased as URLs compare them.
+pub fn parse_origin(raw: &str) -> Result<String, OriginError> {
+    let trimmed = raw.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let (scheme, rest) = if lower.starts_with("https://") {
+        ("https://", &trimmed[8..])
+    } else if lower.starts_with("http://") {
+        ("http://", &trimmed[7..])
+    } else {
+        return Err(OriginError::Scheme);
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() {
+        return Err(OriginError::NoHost);
+    }
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(OriginError::Whitespace);
+    }
+    if rest.contains('@') {
+        return Err(OriginError::Credentials);
+    }
+    if rest.contains(['/', '?', '#', '\\']) {
+        return Err(OriginError::PathOrQuery);
+    }
+    if rest.starts_with(':') {
+        return Err(OriginError::NoHost);
+    }
+    Ok(format!("{scheme}{}", rest.to_ascii_lowercase()))
+}
+
 /// Whether `origin` points at this machine's loopback (`localhost`, `127.x.x.x`, `[::1]`).
 pub fn is_loopback_origin(origin: &str) -> bool {
     let rest = origin
@@ -83,6 +136,32 @@ mod tests {
             ]
         );
         assert_eq!(known_issuers(5000, None, Some(" "), None).len(), 3);
+    }
+
+    #[test]
+    fn origins_parse_to_scheme_and_host_only() {
+        assert_eq!(
+            parse_origin(" HTTPS://Hub.Example.com/ ").unwrap(),
+            "https://hub.example.com"
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:1939").unwrap(),
+            "http://127.0.0.1:1939"
+        );
+        for (bad, why) in [
+            ("hub.example.com", OriginError::Scheme),
+            ("ftp://x", OriginError::Scheme),
+            ("https://", OriginError::NoHost),
+            ("https://:443", OriginError::NoHost),
+            ("https://u:p@x.example", OriginError::Credentials),
+            ("https://x.example/path", OriginError::PathOrQuery),
+            ("https://x.example?q=1", OriginError::PathOrQuery),
+            ("https://x.example#f", OriginError::PathOrQuery),
+            ("https://x.example//", OriginError::PathOrQuery),
+            ("https://x .example", OriginError::Whitespace),
+        ] {
+            assert_eq!(parse_origin(bad), Err(why), "{bad}");
+        }
     }
 
     #[test]

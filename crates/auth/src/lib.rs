@@ -23,7 +23,10 @@ pub mod validate;
 pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestamp};
 pub use db::HubDb;
 pub use error::AuthError;
-pub use issuers::{is_loopback_origin, known_issuers, loopback_origins, normalize_origin};
+pub use issuers::{
+    OriginError, is_loopback_origin, known_issuers, loopback_origins, normalize_origin,
+    parse_origin,
+};
 pub use keys::{KEY_RETENTION, SIGNING_ALGORITHM, SigningKey, compute_kid};
 pub use migrations::SCHEMA_VERSION;
 pub use operator::{

@@ -142,11 +142,7 @@ pub fn accepted_issuers(
         .ok()
         .flatten();
     let env_origin = std::env::var("PARACHUTE_HUB_ORIGIN").ok();
-    let exposed = expose_state::read(home)?.map(|s| {
-        s.hub_origin
-            .clone()
-            .unwrap_or_else(|| format!("https://{}", s.canonical_fqdn))
-    });
+    let exposed = expose_state::read(home)?.map(|s| s.advertised_origin());
     Ok(known_issuers(
         port,
         setting.as_deref(),

@@ -1,7 +1,7 @@
 //! Reading what is exposed from `expose-state.json`: which layer (and provider) a state file
 //! describes.
 
-use parachute_home::{ExposeState, Layer, Mode};
+use parachute_home::{ExposeState, ExposedVia};
 
 /// A live exposure layer, as a state file describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +30,13 @@ impl Active {
     /// true`); the Cloudflare path writes `layer: public, mode: subdomain, funnel: false`.
     pub fn of(state: &ExposeState) -> Active {
         let host = state.canonical_fqdn.clone();
-        match (state.layer, state.funnel, state.mode) {
-            (Layer::Tailnet, _, _) => Active::Tailnet { fqdn: host },
-            (Layer::Public, true, _) => Active::Funnel { fqdn: host },
-            (Layer::Public, false, Mode::Subdomain) => Active::Cloudflare {
+        match state.exposed_via() {
+            ExposedVia::Tailnet => Active::Tailnet { fqdn: host },
+            ExposedVia::Funnel => Active::Funnel { fqdn: host },
+            ExposedVia::Cloudflare => Active::Cloudflare {
                 hostname: host,
                 tunnel_name: None,
             },
-            // A public, path-mode record without Funnel is not something we write; the
-            // Tailscale teardown handles it (its entries are `tailscale serve` handlers).
-            (Layer::Public, false, Mode::Path) => Active::Tailnet { fqdn: host },
         }
     }
 
@@ -86,17 +83,14 @@ pub(crate) fn served_origins(state: &ExposeState) -> Vec<String> {
     origins
 }
 
-/// The origin a state advertises: its `hubOrigin`, else `https://<canonicalFqdn>`.
+/// The origin a state advertises ([`ExposeState::advertised_origin`]).
 pub fn advertised_origin(state: &ExposeState) -> String {
-    state
-        .hub_origin
-        .clone()
-        .unwrap_or_else(|| format!("https://{}", state.canonical_fqdn))
+    state.advertised_origin()
 }
 
 #[cfg(test)]
 mod tests {
-    use parachute_home::{EntryKind, ExposeEntry};
+    use parachute_home::{EntryKind, ExposeEntry, Layer, Mode};
 
     use super::*;
 

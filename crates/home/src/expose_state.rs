@@ -72,7 +72,44 @@ pub enum EntryKind {
     File,
 }
 
+/// Which provider and reach a state file describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExposedVia {
+    /// `tailscale serve`: the owner's tailnet.
+    Tailnet,
+    /// `tailscale funnel`: the internet.
+    Funnel,
+    /// A Cloudflare named tunnel: the internet.
+    Cloudflare,
+}
+
 impl ExposeState {
+    /// Which layer this state describes. Tailscale writes `mode: path` (Funnel with
+    /// `funnel: true`); the Cloudflare path writes `layer: public, mode: subdomain, funnel:
+    /// false`. A public, path-mode record without Funnel is not something we write; it is read
+    /// as Tailscale (its entries are `tailscale serve` handlers).
+    pub fn exposed_via(&self) -> ExposedVia {
+        match (self.layer, self.funnel, self.mode) {
+            (Layer::Tailnet, _, _) => ExposedVia::Tailnet,
+            (Layer::Public, true, _) => ExposedVia::Funnel,
+            (Layer::Public, false, Mode::Subdomain) => ExposedVia::Cloudflare,
+            (Layer::Public, false, Mode::Path) => ExposedVia::Tailnet,
+        }
+    }
+
+    /// The origin this layer advertises to modules and OAuth clients: its `hubOrigin` (without
+    /// a trailing `/`), else `https://<canonicalFqdn>`. The one rule for "the exposed origin".
+    pub fn advertised_origin(&self) -> String {
+        match self
+            .hub_origin
+            .as_deref()
+            .map(|o| o.trim().trim_end_matches('/'))
+        {
+            Some(origin) if !origin.is_empty() => origin.to_string(),
+            _ => format!("https://{}", self.canonical_fqdn),
+        }
+    }
+
     /// Checks what serde cannot: version, non-empty strings, mounts starting with `/`.
     fn check(&self) -> Result<(), String> {
         if self.version != 1 {

@@ -14,6 +14,7 @@ pub mod expose_state;
 pub mod hub_port;
 mod json;
 pub mod paths;
+pub mod port;
 pub mod services;
 
 pub use atomic::write_atomic;
@@ -21,8 +22,9 @@ pub use cloudflared_state::{CloudflaredState, TunnelRecord};
 pub use envfile::EnvFile;
 pub use error::{HomeError, ServicesError, StateError};
 pub use expose_last_provider::{ExposeLastProvider, Provider};
-pub use expose_state::{EntryKind, ExposeEntry, ExposeState, Layer, Mode};
+pub use expose_state::{EntryKind, ExposeEntry, ExposeState, ExposedVia, Layer, Mode};
 pub use paths::Home;
+pub use port::{BadPort, DEFAULT_HUB_PORT, parse_port};
 pub use services::{
     CANONICAL_PORTS, LenientRead, Manifest, ModuleJson, PublicExposure, ServiceRow, StartCommand,
     StartErrorRecord,

@@ -39,12 +39,7 @@ fn exposed_origin_for(state: &AppState, request_origin: &str) -> Option<String> 
     if !host.eq_ignore_ascii_case(&exposed.canonical_fqdn) {
         return None;
     }
-    Some(
-        exposed
-            .hub_origin
-            .map(|o| parachute_auth::normalize_origin(&o))
-            .unwrap_or_else(|| format!("https://{}", exposed.canonical_fqdn)),
-    )
+    Some(exposed.advertised_origin())
 }
 
 /// `scheme://host` of the request itself.
@@ -76,11 +71,7 @@ pub fn accepted_issuers(state: &AppState) -> Vec<String> {
     let exposed = expose_state::read(state.home())
         .ok()
         .flatten()
-        .and_then(|s| {
-            s.hub_origin
-                .clone()
-                .or_else(|| Some(format!("https://{}", s.canonical_fqdn)))
-        });
+        .map(|s| s.advertised_origin());
     known_issuers(
         state.port(),
         state.hub_origin_setting().as_deref(),

@@ -13,6 +13,40 @@ use parachute_supervisor::{SpawnSpec, StartBlocked, StartRequest, Supervisor};
 /// so a restart after `expose` sees the new origin (SPEC Part A item 3).
 pub type OriginSource = Arc<dyn Fn() -> Option<String> + Send + Sync>;
 
+/// What every spawn of every module needs besides its row: the home, the base environment and
+/// the origin to pass on. Cheap to clone; holds no reference to the hub's state, so the
+/// supervisor's stored requests never keep it alive.
+#[derive(Clone)]
+pub struct SpawnContext {
+    /// The config home (rows, `.env` files, `module.json`).
+    pub home: Home,
+    /// The environment modules start from.
+    pub base_env: Arc<Vec<(String, String)>>,
+    /// The origin passed as `PARACHUTE_HUB_ORIGIN`.
+    pub origin: OriginSource,
+}
+
+impl SpawnContext {
+    /// The context of the hub of `state`: its home, its modules' base environment, and the
+    /// `hub_origin` setting else the environment's origin, asked before every spawn.
+    pub fn of(state: &crate::state::AppState) -> Self {
+        let db = state.db_handle();
+        let env_origin = state.env_origin().map(str::to_string);
+        Self {
+            home: state.home().clone(),
+            base_env: state.module_env(),
+            origin: Arc::new(move || {
+                db.setting(parachute_auth::SETTING_HUB_ORIGIN)
+                    .ok()
+                    .flatten()
+                    .map(|o| parachute_auth::normalize_origin(&o))
+                    .filter(|o| !o.is_empty())
+                    .or_else(|| env_origin.clone())
+            }),
+        }
+    }
+}
+
 /// What boot did with each row, for the log and `/api/ready`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BootOutcome {
@@ -27,38 +61,35 @@ pub enum BootOutcome {
 /// The start request for the module of `row`. The resolver re-reads the row (port,
 /// `installDir`) and `<short>/.env` before every spawn; if the row has disappeared from
 /// `services.json` it keeps using the row it was created with.
-pub fn start_request(home: &Home, row: &ServiceRow, origin: OriginSource) -> StartRequest {
+pub fn start_request(ctx: &SpawnContext, row: &ServiceRow) -> StartRequest {
     let short = row.short();
-    let home = home.clone();
+    let ctx = ctx.clone();
     let initial = row.clone();
     let resolver_short = short.clone();
     StartRequest {
         short,
         resolver: Arc::new(move || {
-            let manifest = services::read_lenient(&home).manifest;
+            let manifest = services::read_lenient(&ctx.home).manifest;
             let row = manifest
                 .find(&initial.name)
                 .cloned()
                 .unwrap_or_else(|| initial.clone());
-            resolve(&home, &row, &resolver_short, origin())
+            resolve(&ctx, &row, &resolver_short, (ctx.origin)())
         }),
     }
 }
 
-/// Hub variables that are secrets of the hub alone and never reach a module's environment:
-/// the first admin's password only seeds `hub.db`, and a module that prints or reports its
-/// environment must not be able to leak it.
-pub const HUB_ONLY_ENV: &[&str] = &["PARACHUTE_INITIAL_ADMIN_PASSWORD"];
-
 /// Builds the spawn spec for `row`: argv from its start command, cwd `installDir`, and the env
-/// layered hub env (minus [`HUB_ONLY_ENV`]) → `PORT` → `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's
-/// port always wins over a `PORT=` in `.env`).
+/// layered base env (the hub's, minus [`crate::config::HUB_ONLY_ENV`]) → `PORT` →
+/// `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's port always wins over a
+/// `PORT=` in `.env`).
 pub fn resolve(
-    home: &Home,
+    ctx: &SpawnContext,
     row: &ServiceRow,
     short: &str,
     origin: Option<String>,
 ) -> Result<SpawnSpec, StartBlocked> {
+    let home = &ctx.home;
     let argv = match services::start_command(home, row) {
         StartCommand::Argv(argv) if !argv.is_empty() => argv,
         StartCommand::CliOnly => {
@@ -79,8 +110,11 @@ pub fn resolve(
         }
     };
     let port = row.port;
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(key, _)| !HUB_ONLY_ENV.contains(&key.as_str()))
+    let mut env: Vec<(String, String)> = ctx
+        .base_env
+        .iter()
+        .filter(|(key, _)| !crate::config::HUB_ONLY_ENV.contains(&key.as_str()))
+        .cloned()
         .collect();
     env.push(("PORT".into(), port.to_string()));
     match EnvFile::read(&home.module_env(short)) {
@@ -108,11 +142,16 @@ pub fn resolve(
 
 /// Keeps the last assignment of each key, in first-seen order.
 fn dedupe_env(env: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut index: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::with_capacity(env.len());
     let mut out: Vec<(String, String)> = Vec::with_capacity(env.len());
     for (k, v) in env {
-        match out.iter_mut().find(|(ok, _)| *ok == k) {
-            Some(slot) => slot.1 = v,
-            None => out.push((k, v)),
+        match index.get(&k) {
+            Some(&at) => out[at].1 = v,
+            None => {
+                index.insert(k.clone(), out.len());
+                out.push((k, v));
+            }
         }
     }
     out
@@ -191,33 +230,85 @@ fn clear_port(short: &str, spec: &SpawnSpec) -> Result<(), StartBlocked> {
     Ok(())
 }
 
+/// What boot has to say as it goes (the hub turns these into events; `serve` prints them as
+/// `[supervisor] …` lines).
+pub type BootNotice<'a> = &'a dyn Fn(BootStep<'_>);
+
+/// One step of the boot sequence.
+#[derive(Debug, Clone, Copy)]
+pub enum BootStep<'a> {
+    /// A `services.json` row was skipped by the lenient read (the sentence says why).
+    Skipped(&'a str),
+    /// A row was dealt with; `done` of `total`.
+    Progress {
+        /// The row's outcome.
+        outcome: &'a BootOutcome,
+        /// The command started, when one was.
+        command: Option<&'a str>,
+        /// Rows dealt with so far.
+        done: usize,
+        /// Rows in all.
+        total: usize,
+    },
+}
+
 /// Hands every module row of `services.json` to the supervisor (all at once: spawning does not
-/// wait for any module to come up). Rows that cannot be read are skipped with a warning.
-pub fn boot_all(home: &Home, supervisor: &Supervisor, origin: &OriginSource) -> Vec<BootOutcome> {
-    let read = services::read_lenient(home);
+/// wait for any module to come up). Rows that cannot be read are skipped with a notice.
+pub fn boot_all(
+    ctx: &SpawnContext,
+    supervisor: &Supervisor,
+    notice: BootNotice<'_>,
+) -> Vec<BootOutcome> {
+    let read = services::read_lenient(&ctx.home);
     for warning in &read.warnings {
-        println!("[supervisor] services.json: {warning}");
+        notice(BootStep::Skipped(&format!("services.json: {warning}")));
     }
-    let mut outcomes = Vec::new();
-    for row in read.manifest.module_rows() {
+    let rows = read.manifest.module_rows();
+    let total = rows.len();
+    let mut outcomes = Vec::with_capacity(total);
+    for row in rows {
         let short = row.short();
-        match services::start_command(home, row) {
+        let (outcome, command) = match services::start_command(&ctx.home, row) {
             StartCommand::Argv(argv) if !argv.is_empty() => {
-                supervisor.start(start_request(home, row, origin.clone()));
-                println!("[supervisor] {short}: starting ({})", argv.join(" "));
-                outcomes.push(BootOutcome::Started { short });
+                supervisor.start(start_request(ctx, row));
+                (BootOutcome::Started { short }, Some(argv.join(" ")))
             }
-            StartCommand::CliOnly => {
-                println!("[supervisor] {short}: CLI-only module (no startCmd); nothing to run");
-                outcomes.push(BootOutcome::CliOnly { short });
-            }
-            _ => {
-                println!(
-                    "[supervisor] {short}: no start command could be resolved (no first-party command, no module.json); skipping"
-                );
-                outcomes.push(BootOutcome::Unresolvable { short });
+            StartCommand::CliOnly => (BootOutcome::CliOnly { short }, None),
+            _ => (BootOutcome::Unresolvable { short }, None),
+        };
+        outcomes.push(outcome);
+        notice(BootStep::Progress {
+            outcome: outcomes.last().expect("just pushed"),
+            command: command.as_deref(),
+            done: outcomes.len(),
+            total,
+        });
+    }
+    outcomes
+}
+
+impl BootOutcome {
+    /// The module's short name.
+    pub fn short(&self) -> &str {
+        match self {
+            Self::Started { short } | Self::CliOnly { short } | Self::Unresolvable { short } => {
+                short
             }
         }
     }
-    outcomes
+
+    /// The `[supervisor]` line for this outcome.
+    pub fn describe(&self, command: Option<&str>) -> String {
+        match self {
+            Self::Started { short } => {
+                format!("{short}: starting ({})", command.unwrap_or_default())
+            }
+            Self::CliOnly { short } => {
+                format!("{short}: CLI-only module (no startCmd); nothing to run")
+            }
+            Self::Unresolvable { short } => format!(
+                "{short}: no start command could be resolved (no first-party command, no module.json); skipping"
+            ),
+        }
+    }
 }

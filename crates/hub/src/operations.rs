@@ -8,75 +8,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use parachute_protocol::HubEvent;
+pub use parachute_protocol::{Operation, OperationKind, OperationStatus};
 use serde_json::Value;
 
-/// What an operation does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OperationKind {
-    /// Install the package, add the row, start the module.
-    Install,
-    /// Reinstall the package from its channel and restart the module.
-    Upgrade,
-    /// Restart the module.
-    Restart,
-    /// Stop the module, drop its row, remove the package.
-    Uninstall,
-}
-
-impl OperationKind {
-    /// The lowercase word used in JSON and messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Install => "install",
-            Self::Upgrade => "upgrade",
-            Self::Restart => "restart",
-            Self::Uninstall => "uninstall",
-        }
-    }
-}
-
-/// Where an operation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OperationStatus {
-    /// Accepted, not started.
-    Pending,
-    /// Under way.
-    Running,
-    /// Done.
-    Succeeded,
-    /// Gave up; see `error`.
-    Failed,
-}
-
-/// One operation as `GET /api/modules/operations/<id>` reports it (the original's shape).
-#[derive(Debug, Clone, Serialize)]
-pub struct Operation {
-    /// Random id handed to the client.
-    pub id: String,
-    /// What it does.
-    pub kind: OperationKind,
-    /// The module it acts on.
-    pub short: String,
-    /// Where it is.
-    pub status: OperationStatus,
-    /// Progress lines for a person, oldest first.
-    pub log: Vec<String>,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Machine-readable failure detail (exit code and stderr tail, or a start error).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_detail: Option<Value>,
-    /// When it was accepted (ISO 8601, UTC).
-    #[serde(rename = "startedAt")]
-    pub started_at: String,
-    /// When it ended (ISO 8601, UTC).
-    #[serde(rename = "finishedAt", skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
-}
+use crate::events::EventBus;
 
 /// Refusal to start a second operation on a module.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,10 +31,14 @@ pub struct InFlight {
 /// Finished operations kept for polling; older ones are forgotten first.
 const KEPT_FINISHED: usize = 256;
 
-/// The registry. Cheap to clone; clones share it.
-#[derive(Clone, Default)]
+/// The registry. Cheap to clone; clones share it. Every change is emitted as an
+/// [`HubEvent::Operation`] with the operation as it stands.
+#[derive(Clone)]
 pub struct Operations {
+    /// The operations.
     inner: Arc<Mutex<Registry>>,
+    /// Where changes are announced.
+    events: EventBus,
 }
 
 #[derive(Default)]
@@ -116,9 +56,18 @@ fn now_iso() -> String {
 }
 
 impl Operations {
-    /// A new, empty registry.
-    pub fn new() -> Self {
-        Self::default()
+    /// A new, empty registry announcing changes on `events`.
+    pub fn new(events: EventBus) -> Self {
+        Self {
+            inner: Arc::default(),
+            events,
+        }
+    }
+
+    fn announce(&self, op: Option<Operation>) {
+        if let Some(operation) = op {
+            self.events.emit(HubEvent::Operation { operation });
+        }
     }
 
     /// Registers a pending operation of `kind` on `short`, reserving the module until the
@@ -149,6 +98,9 @@ impl Operations {
             },
         );
         reg.busy.insert(short.to_string(), id.clone());
+        let created = reg.ops.get(&id).cloned();
+        drop(reg);
+        self.announce(created);
         Ok(OperationHandle {
             ops: self.clone(),
             id,
@@ -178,17 +130,23 @@ impl Operations {
     }
 
     fn update(&self, id: &str, f: impl FnOnce(&mut Operation)) {
-        if let Some(op) = self.inner.lock().expect("operations lock").ops.get_mut(id) {
-            f(op);
-        }
+        let changed = {
+            let mut reg = self.inner.lock().expect("operations lock");
+            reg.ops.get_mut(id).map(|op| {
+                f(op);
+                op.clone()
+            })
+        };
+        self.announce(changed);
     }
 
     fn finish(&self, id: &str, short: &str, f: impl FnOnce(&mut Operation)) {
         let mut reg = self.inner.lock().expect("operations lock");
-        if let Some(op) = reg.ops.get_mut(id) {
+        let finished = reg.ops.get_mut(id).map(|op| {
             f(op);
             op.finished_at = Some(now_iso());
-        }
+            op.clone()
+        });
         if reg.busy.get(short).is_some_and(|busy| busy == id) {
             reg.busy.remove(short);
         }
@@ -198,6 +156,8 @@ impl Operations {
                 reg.ops.remove(&old);
             }
         }
+        drop(reg);
+        self.announce(finished);
     }
 }
 
@@ -279,7 +239,7 @@ mod tests {
 
     #[test]
     fn one_operation_per_module_until_it_finishes() {
-        let ops = Operations::new();
+        let ops = Operations::new(EventBus::new(16));
         let first = ops.begin(OperationKind::Install, "vault").unwrap();
         let err = ops.begin(OperationKind::Upgrade, "vault").err().unwrap();
         assert_eq!(err.id, first.id());
@@ -302,7 +262,7 @@ mod tests {
 
     #[test]
     fn failures_keep_error_and_detail_and_serialize_like_the_original() {
-        let ops = Operations::new();
+        let ops = Operations::new(EventBus::new(16));
         let op = ops.begin(OperationKind::Upgrade, "acme").unwrap();
         let id = op.id().to_string();
         op.fail(
@@ -320,7 +280,7 @@ mod tests {
 
     #[test]
     fn a_dropped_handle_fails_and_frees_the_module() {
-        let ops = Operations::new();
+        let ops = Operations::new(EventBus::new(16));
         let id = {
             let op = ops.begin(OperationKind::Install, "vault").unwrap();
             op.id().to_string()
@@ -332,8 +292,37 @@ mod tests {
     }
 
     #[test]
+    fn every_change_is_announced_with_the_whole_operation() {
+        let bus = EventBus::new(64);
+        let mut sub = bus.subscribe();
+        let ops = Operations::new(bus);
+        let op = ops.begin(OperationKind::Install, "vault").unwrap();
+        op.running("working");
+        op.succeed("done");
+        let mut seen = Vec::new();
+        while let Some(Some(env)) = futures_util::FutureExt::now_or_never(sub.recv()) {
+            match env.event {
+                HubEvent::Operation { operation } => {
+                    seen.push((operation.status, operation.log.len()))
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(
+            seen.first(),
+            Some(&(OperationStatus::Pending, 0)),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.last(),
+            Some(&(OperationStatus::Succeeded, 2)),
+            "{seen:?}"
+        );
+    }
+
+    #[test]
     fn old_finished_operations_are_forgotten() {
-        let ops = Operations::new();
+        let ops = Operations::new(EventBus::new(16));
         let first = ops.begin(OperationKind::Install, "m").unwrap();
         let first_id = first.id().to_string();
         first.succeed("ok");

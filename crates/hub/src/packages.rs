@@ -9,15 +9,21 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use parachute_os::command::{CommandError, CommandOutput, CommandRunner, SystemRunner};
+use parachute_os::command::{CommandError, CommandOutput, CommandRunner};
 use serde_json::Value;
 
 mod catalog;
 
 pub use catalog::{
-    CHANNEL_ENV, CURATED, Channel, FIRST_PARTY, FirstParty, SEED_VERSION, channel_from_env,
-    effective_channel, package_for, package_version, parse_dist_tags, stored_channel,
+    CHANNEL_ENV, CURATED, Channel, FIRST_PARTY, FirstParty, SEED_VERSION, effective_channel_with,
+    package_for, package_version, parse_dist_tags, stored_channel,
 };
+
+/// The channel in force for the hub of `state` (its pinned channel, else the setting, else
+/// `latest`).
+pub fn effective_channel(state: &crate::state::AppState) -> Channel {
+    effective_channel_with(state.pinned_channel(), state.db())
+}
 
 /// Why a package-manager command failed.
 #[derive(Debug, thiserror::Error)]
@@ -142,19 +148,6 @@ impl Packages {
                 looking_up: Mutex::new(HashSet::new()),
             }),
         }
-    }
-
-    /// The production runner: the process `PATH`, and Bun's global directory from
-    /// `BUN_INSTALL` and `HOME`.
-    pub fn from_env() -> Self {
-        let mut roots = Vec::new();
-        if let Some(dir) = std::env::var_os("BUN_INSTALL").filter(|d| !d.is_empty()) {
-            roots.push(PathBuf::from(dir).join("install/global/node_modules"));
-        }
-        if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-            roots.push(PathBuf::from(home).join(".bun/install/global/node_modules"));
-        }
-        Self::new(Arc::new(SystemRunner::from_env()), roots)
     }
 
     /// The command runner (for callers that run other tools the same way).

@@ -1,15 +1,19 @@
-//! State shared by every request handler.
+//! State shared by every request handler, the module service and the hub handle.
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use parachute_auth::HubDb;
 use parachute_home::Home;
+use parachute_protocol::{AdminState, BootProgress, HubEvent};
 use parachute_supervisor::Supervisor;
 
 use crate::boot::BootOutcome;
+use crate::config::{BuildInfo, HubConfig};
+use crate::events::EventBus;
 use crate::operations::Operations;
-use crate::packages::Packages;
+use crate::packages::{Channel, Packages};
+use crate::routes::host::HostGuard;
 use crate::routes::proxy::ProxyContext;
 
 /// The hub's version, reported by `/health` and `/api/hub`.
@@ -32,45 +36,81 @@ struct Inner {
     port: u16,
     /// Origin fixed by the environment at startup, if any.
     env_origin: Option<String>,
-    /// When `serve` started.
+    /// The install channel pinned by the environment; wins over the stored setting.
+    install_channel: Option<Channel>,
+    /// The environment modules start from (the hub's own, minus its secrets, or whatever the
+    /// embedding front end chose).
+    module_env: Arc<Vec<(String, String)>>,
+    /// Deployment facts for `GET /api/hub`.
+    build: BuildInfo,
+    /// Whether an admin existed (or was seeded) when the hub started.
+    admin_at_start: AdminState,
+    /// When the hub started.
     started_at: SystemTime,
-    /// `None` until the boot sequence has handed every row to the supervisor.
-    boot: Mutex<Option<Vec<BootOutcome>>>,
+    /// Boot progress; the outcomes once every row has been dealt with.
+    boot: Mutex<BootRecord>,
     /// Install/upgrade/uninstall operations, polled by clients.
     operations: Operations,
     /// Runs `bun`/`npm` for module installs.
     packages: Packages,
     /// The reverse proxy's pooled client and routing table cache.
     proxy: ProxyContext,
+    /// The host-name allowlist (421 for anything else).
+    hosts: Arc<HostGuard>,
+    /// Every change, fanned out to subscribers.
+    events: EventBus,
     /// Becomes `true` once the hub has been asked to stop. Long-lived responses (log follow
-    /// streams) watch it: the server waits for open responses before the modules are stopped,
-    /// so they must end by themselves. A watch, not a signal handler per stream, so a stream
-    /// that starts listening after the signal still sees it.
+    /// streams, event streams) watch it: the server waits for open responses before the
+    /// modules are stopped, so they must end by themselves. A watch, not a signal handler per
+    /// stream, so a stream that starts listening after the request still sees it.
     stopping: tokio::sync::watch::Sender<bool>,
 }
 
+/// How far boot has got.
+#[derive(Debug, Clone, Default)]
+struct BootRecord {
+    /// Counts for `/api/ready` and events.
+    progress: BootProgress,
+    /// What boot did with each row, once finished.
+    outcomes: Option<Vec<BootOutcome>>,
+}
+
 impl AppState {
-    /// State for a hub listening on `port`.
+    /// State for a hub serving `config` on `port` (the port actually bound).
     pub fn new(
-        home: Home,
+        config: &HubConfig,
         supervisor: Supervisor,
         db: Arc<HubDb>,
         port: u16,
-        env_origin: Option<String>,
+        admin_at_start: AdminState,
     ) -> Self {
+        let home = config.home.clone();
         let proxy = ProxyContext::new(&home);
+        let packages = Packages::new(
+            Arc::new(parachute_os::SystemRunner::with_search_path(
+                config.tools.search_path.clone(),
+            )),
+            config.tools.bun_global_roots.clone(),
+        );
+        let events = EventBus::new(config.runtime.event_capacity);
         Self {
             inner: Arc::new(Inner {
                 home,
                 supervisor,
                 db,
                 port,
-                env_origin,
+                env_origin: config.env_origin.clone(),
+                install_channel: config.install_channel,
+                module_env: Arc::new(config.module_env.clone()),
+                build: config.build.clone(),
+                admin_at_start,
                 started_at: SystemTime::now(),
-                boot: Mutex::new(None),
-                operations: Operations::new(),
-                packages: Packages::from_env(),
+                boot: Mutex::new(BootRecord::default()),
+                operations: Operations::new(events.clone()),
+                packages,
                 proxy,
+                hosts: Arc::new(HostGuard::new(config.allowed_hosts.clone())),
+                events,
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -115,6 +155,16 @@ impl AppState {
         self.inner.db.clone()
     }
 
+    /// The event bus.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// Emits one event.
+    pub fn emit(&self, event: HubEvent) {
+        self.inner.events.emit(event);
+    }
+
     /// The `hub_origin` setting, read fresh (an admin can change it at any time).
     pub fn hub_origin_setting(&self) -> Option<String> {
         self.inner
@@ -131,6 +181,15 @@ impl AppState {
         self.inner.db.user_count().map(|n| n > 0).unwrap_or(false)
     }
 
+    /// Whether an admin exists now, in the words of the startup line.
+    pub fn admin_state(&self) -> AdminState {
+        match (self.has_admin(), self.inner.admin_at_start) {
+            (false, _) => AdminState::NeedsSetup,
+            (true, AdminState::NeedsSetup) => AdminState::Exists,
+            (true, at_start) => at_start,
+        }
+    }
+
     /// The listen port.
     pub fn port(&self) -> u16 {
         self.inner.port
@@ -141,7 +200,22 @@ impl AppState {
         self.inner.env_origin.as_deref()
     }
 
-    /// When `serve` started.
+    /// The install channel pinned by the environment, if any.
+    pub fn pinned_channel(&self) -> Option<Channel> {
+        self.inner.install_channel
+    }
+
+    /// The environment modules start from.
+    pub fn module_env(&self) -> Arc<Vec<(String, String)>> {
+        self.inner.module_env.clone()
+    }
+
+    /// Deployment facts.
+    pub fn build(&self) -> &BuildInfo {
+        &self.inner.build
+    }
+
+    /// When the hub started.
     pub fn started_at(&self) -> SystemTime {
         self.inner.started_at
     }
@@ -152,9 +226,21 @@ impl AppState {
         &self.inner.proxy
     }
 
+    /// The host-name allowlist.
+    pub fn hosts(&self) -> &Arc<HostGuard> {
+        &self.inner.hosts
+    }
+
     /// Marks the hub as stopping: every [`AppState::stopping`] future resolves.
     pub fn begin_shutdown(&self) {
-        self.inner.stopping.send_replace(true);
+        if !self.inner.stopping.send_replace(true) {
+            self.emit(HubEvent::Stopping);
+        }
+    }
+
+    /// True once [`AppState::begin_shutdown`] was called.
+    pub fn is_stopping(&self) -> bool {
+        *self.inner.stopping.borrow()
     }
 
     /// Resolves once [`AppState::begin_shutdown`] has been called (at once if it already was).
@@ -167,13 +253,35 @@ impl AppState {
         }
     }
 
+    /// Records boot progress (and emits it).
+    pub fn set_boot_progress(&self, progress: BootProgress) {
+        self.inner.boot.lock().expect("boot lock").progress = progress;
+        self.emit(HubEvent::BootProgress { progress });
+    }
+
     /// Records that boot has finished.
     pub fn set_booted(&self, outcomes: Vec<BootOutcome>) {
-        *self.inner.boot.lock().expect("boot lock") = Some(outcomes);
+        let total = u32::try_from(outcomes.len()).unwrap_or(u32::MAX);
+        let progress = BootProgress {
+            total,
+            done: total,
+            finished: true,
+        };
+        {
+            let mut boot = self.inner.boot.lock().expect("boot lock");
+            boot.progress = progress;
+            boot.outcomes = Some(outcomes);
+        }
+        self.emit(HubEvent::BootProgress { progress });
     }
 
     /// Boot outcomes, or `None` while boot is still running.
     pub fn boot(&self) -> Option<Vec<BootOutcome>> {
-        self.inner.boot.lock().expect("boot lock").clone()
+        self.inner.boot.lock().expect("boot lock").outcomes.clone()
+    }
+
+    /// How far boot has got.
+    pub fn boot_progress(&self) -> BootProgress {
+        self.inner.boot.lock().expect("boot lock").progress
     }
 }

@@ -76,6 +76,16 @@ pub enum HubEvent {
         #[serde(default)]
         hub_origin: Option<String>,
     },
+    /// Something a person should know about that is not a state change (a skipped
+    /// `services.json` row, a boot step); the CLI prints these as `[<source>] <message>`.
+    Notice {
+        /// Who says it (`supervisor`, `hub`).
+        source: String,
+        /// `info` or `warn`.
+        level: String,
+        /// The sentence.
+        message: String,
+    },
     /// This subscriber fell behind and missed events; re-read the state it shows.
     Lagged {
         /// How many events it missed.
@@ -100,6 +110,7 @@ impl HubEvent {
             Self::ExposureChanged { .. } => "exposure_changed",
             Self::ChannelChanged { .. } => "channel_changed",
             Self::HubOriginChanged { .. } => "hub_origin_changed",
+            Self::Notice { .. } => "notice",
             Self::Lagged { .. } => "lagged",
             Self::Stopping => "stopping",
         }

@@ -556,7 +556,19 @@ channel: Channel, } | { "type": "hub_origin_changed",
 /**
  * The new setting.
  */
-hub_origin: string | null, } | { "type": "lagged", 
+hub_origin: string | null, } | { "type": "notice", 
+/**
+ * Who says it (`supervisor`, `hub`).
+ */
+source: string, 
+/**
+ * `info` or `warn`.
+ */
+level: string, 
+/**
+ * The sentence.
+ */
+message: string, } | { "type": "lagged", 
 /**
  * How many events it missed.
  */

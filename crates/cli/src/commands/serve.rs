@@ -1,10 +1,17 @@
-//! `parachute serve`.
+//! `parachute serve`: the hub and every module in the foreground, until SIGTERM/SIGINT.
+//!
+//! The library does the work ([`parachute_hub::Hub`]); this verb reads the configuration from
+//! the environment, passes the signals as the shutdown future, and prints the hub's events as
+//! the startup and `[supervisor]` lines a person (or `hub/logs/hub.log`) reads.
 
-use parachute_hub::ServeConfig;
+use std::io::Write;
+
+use parachute_hub::{Hub, HubConfig, Subscription};
+use parachute_protocol::{AdminState, HubEvent};
 
 /// Runs the hub in the foreground until SIGTERM/SIGINT. Exit 0 on a clean stop.
 pub fn run() -> i32 {
-    let config = match ServeConfig::from_env() {
+    let config = match HubConfig::from_env() {
         Ok(config) => config,
         Err(err) => {
             eprintln!("parachute serve: {err}");
@@ -21,7 +28,7 @@ pub fn run() -> i32 {
             return 1;
         }
     };
-    let code = match runtime.block_on(parachute_hub::serve(config)) {
+    let code = match runtime.block_on(serve(config)) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("parachute serve: {err}");
@@ -32,4 +39,92 @@ pub fn run() -> i32 {
     // alive: give such jobs a moment, then exit regardless.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     code
+}
+
+async fn serve(config: HubConfig) -> Result<(), parachute_hub::ServeError> {
+    let shown = Shown {
+        home: config.home.root().display().to_string(),
+        issuer: config
+            .env_origin
+            .clone()
+            .unwrap_or_else(|| "<request origin>".into()),
+        host: if config.bind_host.is_loopback() {
+            "127.0.0.1".to_string()
+        } else {
+            config.bind_host.to_string()
+        },
+    };
+    let hub = Hub::bind(config).await?;
+    let events = hub.handle().subscribe();
+    // Printing may block (stdout is a pipe someone may not read): never on the runtime.
+    let printer = std::thread::Builder::new()
+        .name("serve-output".into())
+        .spawn(move || print_events(events, &shown))
+        .ok();
+    let result = hub.run(shutdown_signal()).await;
+    println!("parachute serve: stopped");
+    drop(printer);
+    result
+}
+
+/// What the startup line shows besides the event's own facts.
+struct Shown {
+    /// `PARACHUTE_HOME`.
+    home: String,
+    /// The issuer fixed by the environment, or `<request origin>`.
+    issuer: String,
+    /// The address shown in the URL.
+    host: String,
+}
+
+/// Prints each event a person should see, until the hub stops.
+fn print_events(mut events: Subscription, shown: &Shown) {
+    while let Some(envelope) = events.blocking_recv() {
+        let line = match &envelope.event {
+            HubEvent::Listening { port, admin, .. } => {
+                let mut text = format!(
+                    "parachute serve: listening on http://{}:{port} (PARACHUTE_HOME={}, issuer={}, admin={})",
+                    shown.host,
+                    shown.home,
+                    shown.issuer,
+                    admin.as_str()
+                );
+                if *admin == AdminState::NeedsSetup {
+                    text.push_str("\nparachute serve: no admin account yet; create one with `parachute auth set-password` (API routes answer 503 until then)");
+                }
+                text
+            }
+            HubEvent::Notice {
+                source, message, ..
+            } => format!("[{source}] {message}"),
+            HubEvent::BootProgress { progress } if progress.finished => format!(
+                "parachute serve: supervising {} module(s) from services.json",
+                progress.total
+            ),
+            HubEvent::Stopping => "parachute serve: shutting down; stopping modules".into(),
+            _ => continue,
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+        if matches!(envelope.event, HubEvent::Stopping) {
+            return;
+        }
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install the SIGTERM/SIGINT handlers; stop the hub with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }

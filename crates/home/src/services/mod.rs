@@ -114,16 +114,11 @@ impl Manifest {
     /// One row per short name, first row wins, in file order: what the supervisor runs (all
     /// vault rows are served by one vault process).
     pub fn module_rows(&self) -> Vec<&ServiceRow> {
-        let mut seen = Vec::new();
-        let mut out = Vec::new();
-        for row in &self.services {
-            let short = row.short();
-            if !seen.contains(&short) {
-                seen.push(short);
-                out.push(row);
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::with_capacity(self.services.len());
+        self.services
+            .iter()
+            .filter(|row| seen.insert(row.short()))
+            .collect()
     }
 }
 

@@ -156,59 +156,17 @@ fn read_package_json(dir: &Path) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-/// A registry dist-tag modules are installed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// Stable releases.
-    Latest,
-    /// Release candidates.
-    Rc,
-}
+/// A registry dist-tag modules are installed from (the protocol's type).
+pub use parachute_protocol::Channel;
 
-impl Channel {
-    /// Parses `latest` or `rc` (exactly).
-    pub fn parse(raw: &str) -> Option<Channel> {
-        match raw {
-            "latest" => Some(Channel::Latest),
-            "rc" => Some(Channel::Rc),
-            _ => None,
-        }
-    }
-
-    /// The dist-tag spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Latest => "latest",
-            Channel::Rc => "rc",
-        }
-    }
-}
-
-/// Environment variables that pin the channel, strongest first.
+/// Environment variables that pin the channel, strongest first (read by
+/// [`crate::HubConfig::from_vars`]).
 pub const CHANNEL_ENV: &[&str] = &["PARACHUTE_INSTALL_CHANNEL", "PARACHUTE_MODULE_CHANNEL"];
 
-/// The channel pinned by the environment, if a valid one is (an invalid value is logged and
-/// ignored).
-pub fn channel_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<Channel> {
-    for key in CHANNEL_ENV {
-        let Some(raw) = lookup(key).filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        match Channel::parse(&raw) {
-            Some(channel) => return Some(channel),
-            None => {
-                tracing::warn!("{key}={raw:?} is not a channel (use latest or rc); ignoring it")
-            }
-        }
-    }
-    None
-}
-
-/// The channel in force: the environment, else the `module_install_channel` setting, else
-/// `latest`.
-pub fn effective_channel(db: &HubDb) -> Channel {
-    channel_from_env(|k| std::env::var(k).ok())
+/// The channel in force: the one pinned by the hub's configuration, else the
+/// `module_install_channel` setting, else `latest`.
+pub fn effective_channel_with(pinned: Option<Channel>, db: &HubDb) -> Channel {
+    pinned
         .or_else(|| stored_channel(db))
         .unwrap_or(Channel::Latest)
 }
@@ -286,37 +244,20 @@ mod tests {
     }
 
     #[test]
-    fn channels_parse_strictly_and_env_wins_in_order() {
+    fn channels_parse_strictly_and_the_pinned_one_wins() {
         assert_eq!(Channel::parse("rc"), Some(Channel::Rc));
         assert_eq!(Channel::parse("latest"), Some(Channel::Latest));
         assert_eq!(Channel::parse("RC"), None);
         assert_eq!(Channel::parse(""), None);
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(key, _)| *key == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(channel_from_env(env(&[])), None);
+        let dir = tempfile::tempdir().unwrap();
+        let db = HubDb::open(&dir.path().join("hub.db")).unwrap();
+        assert_eq!(effective_channel_with(None, &db), Channel::Latest);
+        db.set_setting(SETTING_MODULE_INSTALL_CHANNEL, "rc")
+            .unwrap();
+        assert_eq!(effective_channel_with(None, &db), Channel::Rc);
         assert_eq!(
-            channel_from_env(env(&[("PARACHUTE_MODULE_CHANNEL", "rc")])),
-            Some(Channel::Rc)
-        );
-        assert_eq!(
-            channel_from_env(env(&[
-                ("PARACHUTE_INSTALL_CHANNEL", "latest"),
-                ("PARACHUTE_MODULE_CHANNEL", "rc")
-            ])),
-            Some(Channel::Latest)
-        );
-        assert_eq!(
-            channel_from_env(env(&[
-                ("PARACHUTE_INSTALL_CHANNEL", "banana"),
-                ("PARACHUTE_MODULE_CHANNEL", "rc")
-            ])),
-            Some(Channel::Rc)
+            effective_channel_with(Some(Channel::Latest), &db),
+            Channel::Latest
         );
     }
 

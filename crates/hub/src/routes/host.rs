@@ -36,7 +36,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use axum::extract::{Request, State};
@@ -50,7 +50,7 @@ use crate::routes::proxy::{is_loopback_host, split_bracketed};
 use crate::state::AppState;
 
 /// The environment variable listing extra allowed host names.
-pub const ALLOWED_HOSTS_ENV: &str = "PARACHUTE_ALLOWED_HOSTS";
+pub use crate::config::ALLOWED_HOSTS_ENV;
 
 /// The allowlist's own state: configured names and the exposed-host cache.
 #[derive(Debug, Default)]
@@ -71,15 +71,6 @@ struct ExposedCache {
     hosts: Vec<String>,
 }
 
-/// What the middleware needs: the app state plus the guard.
-#[derive(Clone)]
-pub struct HostLayerState {
-    /// The hub's shared state (home, settings, env origin).
-    pub app: AppState,
-    /// The allowlist.
-    pub guard: Arc<HostGuard>,
-}
-
 impl HostGuard {
     /// A guard allowing `extra` names on top of the built-in rules.
     pub fn new(extra: impl IntoIterator<Item = String>) -> Self {
@@ -87,12 +78,6 @@ impl HostGuard {
             extra: extra.into_iter().filter_map(|h| normalize(&h)).collect(),
             exposed: Mutex::new(ExposedCache::default()),
         }
-    }
-
-    /// A guard with the names of [`ALLOWED_HOSTS_ENV`].
-    pub fn from_env() -> Self {
-        let list = std::env::var(ALLOWED_HOSTS_ENV).unwrap_or_default();
-        Self::new(list.split(',').map(str::to_string))
     }
 
     /// Whether `raw` (a `Host` value) is a name this hub answers for.
@@ -217,14 +202,10 @@ fn claimed_host(headers: &HeaderMap, authority: Option<&str>) -> Result<Option<S
 }
 
 /// The middleware: refuses requests for unknown host names with 421.
-pub async fn host_allowlist(
-    State(layer): State<HostLayerState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn host_allowlist(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let authority = request.uri().authority().map(|a| a.as_str().to_string());
     let refused = match claimed_host(request.headers(), authority.as_deref()) {
-        Ok(host) => host.filter(|h| !layer.guard.allows(&layer.app, h)),
+        Ok(host) => host.filter(|h| !app.hosts().allows(&app, h)),
         Err(()) => Some("(not valid text)".to_string()),
     };
     if let Some(host) = refused {
@@ -234,7 +215,7 @@ pub async fn host_allowlist(
             "unknown_host",
             format!(
                 "this hub does not answer for the host name {host:?}. Use http://127.0.0.1:{}/ on this machine, or the address of an exposure layer while it is up (`parachute expose …`); to allow another name, add it to {ALLOWED_HOSTS_ENV} and restart the hub",
-                layer.app.port()
+                app.port()
             ),
         )
         .into_response();

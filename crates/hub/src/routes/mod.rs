@@ -43,10 +43,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outermost: unknown host names are refused before anything else runs.
         .layer(middleware::from_fn_with_state(
-            host::HostLayerState {
-                app: state.clone(),
-                guard: std::sync::Arc::new(host::HostGuard::from_env()),
-            },
+            state.clone(),
             host::host_allowlist,
         ))
         .with_state(state)

@@ -69,6 +69,16 @@ impl ProxyContext {
     pub fn table(&self, home: &Home) -> Arc<RouteTable> {
         self.routes.table(home)
     }
+
+    /// `services.json` changed: rebuild the routing table on the next request.
+    pub fn invalidate(&self) {
+        self.routes.invalidate();
+    }
+
+    /// A watcher now reports every change of `services.json` (see [`RouteCache::watching`]).
+    pub fn watching(&self) {
+        self.routes.watching();
+    }
 }
 
 /// The router fallback: forwards to the module mounted at the path, or answers 404.

@@ -2,21 +2,31 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::json;
+use parachute_protocol::Ready;
 
 use crate::boot::BootOutcome;
 use crate::state::AppState;
 
-/// `{ready, booting, ready_modules, transient_modules, persistent_modules}`.
+/// Always 200 with `{ready, booting, ready_modules, transient_modules, persistent_modules}`,
+/// as the original: callers poll it and read `ready`.
 ///
 /// A module is *ready* once it accepts connections on its port, *transient* while it is being
-/// spawned, respawned or has not bound yet, and *persistent* when it is stopped, crashed, or
-/// flagged as started-but-unbound. `ready` is true once boot has finished and nothing is
-/// transient; the status is 200 then and 503 otherwise, so `curl -f` and health gates can use
-/// it directly.
+/// spawned or respawned or has not bound yet, and *persistent* when it is stopped, crashed,
+/// flagged as started-but-unbound, or could not be resolved at boot. `ready` is true only when
+/// boot has finished and every module is ready. `booting` (ours) is true until every row has
+/// been handed to the supervisor: a gate that should not count stopped modules against the hub
+/// (the upgrade's) reads that instead.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(readiness(&state)),
+    )
+}
+
+/// The readiness report of the hub of `state`.
+pub fn readiness(state: &AppState) -> Ready {
     let boot = state.boot();
     let mut ready_modules = Vec::new();
     let mut transient = Vec::new();
@@ -31,28 +41,16 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
     let booting = boot.is_none();
-    if let Some(outcomes) = &boot {
-        for outcome in outcomes {
-            if let BootOutcome::Unresolvable { short } = outcome {
-                persistent.push(short.clone());
-            }
+    for outcome in boot.iter().flatten() {
+        if let BootOutcome::Unresolvable { short } = outcome {
+            persistent.push(short.clone());
         }
     }
-    let is_ready = !booting && transient.is_empty();
-    let status = if is_ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({
-            "ready": is_ready,
-            "booting": booting,
-            "ready_modules": ready_modules,
-            "transient_modules": transient,
-            "persistent_modules": persistent,
-        })),
-    )
+    Ready {
+        ready: !booting && transient.is_empty() && persistent.is_empty(),
+        booting,
+        ready_modules,
+        transient_modules: transient,
+        persistent_modules: persistent,
+    }
 }

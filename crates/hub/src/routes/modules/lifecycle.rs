@@ -9,79 +9,99 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use parachute_protocol::{ModuleAnswer, ModuleLogs, StopAnswer};
 use parachute_supervisor::{ModuleStatus, Supervisor};
-use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{Lookup, ok_json, origin_source, require_start_command, settle};
-use crate::boot::start_request;
+use super::ok_json;
 use crate::error::ApiError;
+use crate::service::ModuleService;
 use crate::state::AppState;
 
 /// `POST …/start`: starts the module of the row (no-op when it is already up) and answers
 /// `{short, state}` once the process is spawned. No row: `400 not_installed` for a known
 /// module, `404 unknown_module` otherwise; nothing to run: `422 no_start_cmd`.
-pub async fn start(state: &AppState, short: &str) -> Result<Response, ApiError> {
-    let lookup = Lookup::resolve(state, short);
-    let row = lookup.require_row()?;
-    require_start_command(state, row)?;
-    let request = start_request(state.home(), row, origin_source(state));
-    let initial = state.supervisor().start(request);
-    let module = settle(state, short, initial).await;
-    Ok(ok_json(json!({"short": short, "state": module})))
+pub async fn start(service: &ModuleService, short: &str) -> Result<Response, ApiError> {
+    let state = service.start(short).await?;
+    Ok(ok_json(ModuleAnswer {
+        short: short.to_string(),
+        state,
+    }))
 }
 
 /// `POST …/stop`: `{short, stopped: true, state}`, or `{short, stopped: false}` when the hub
 /// is not running it.
-pub async fn stop(state: &AppState, short: &str) -> Result<Response, ApiError> {
-    let lookup = Lookup::resolve(state, short);
-    lookup.require_known()?;
-    match state.supervisor().stop(short).await {
-        Some(module) => Ok(ok_json(
-            json!({"short": short, "stopped": true, "state": module}),
-        )),
-        None => Ok(ok_json(json!({"short": short, "stopped": false}))),
-    }
+pub async fn stop(service: &ModuleService, short: &str) -> Result<Response, ApiError> {
+    let state = service.stop(short).await?;
+    Ok(ok_json(StopAnswer {
+        short: short.to_string(),
+        stopped: state.is_some(),
+        state,
+    }))
 }
 
 /// `POST …/restart`: stops and respawns the module with a freshly resolved environment;
-/// `404 not_supervised` when the hub is not running it (start it instead).
-pub async fn restart(state: &AppState, short: &str) -> Result<Response, ApiError> {
-    let lookup = Lookup::resolve(state, short);
-    lookup.require_known()?;
-    let Some(initial) = state.supervisor().restart(short).await else {
-        return Err(not_supervised(short));
-    };
-    let module = settle(state, short, initial).await;
-    Ok(ok_json(json!({"short": short, "state": module})))
-}
-
-/// `404 not_supervised` for a known module the hub is not running.
-pub fn not_supervised(short: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_supervised",
-        format!(
-            "{short} is not running under this hub; start it with POST /api/modules/{short}/start (or install it first)"
-        ),
-    )
-}
-
-/// `GET …/logs`: `{short, lines, text}` from the module's output buffer, or with
-/// `?follow=1|true` a `text/plain` stream that replays the buffer and then sends every new
-/// line until the module is stopped or removed.
-pub fn logs(
-    state: &AppState,
+/// `404 not_supervised` when the hub is not running it — unless `?or_start=1`, which starts it
+/// then (what `parachute restart <svc>` means; the answer's `action` says which happened).
+pub async fn restart(
+    service: &ModuleService,
     short: &str,
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
-    let lookup = Lookup::resolve(state, short);
-    lookup.require_known()?;
-    let follow = query.get("follow").is_some_and(|v| v == "1" || v == "true");
-    if follow {
-        let Some((lines, rx)) = state.supervisor().follow(short) else {
-            return Err(not_supervised(short));
+    if flag(query, "or_start") {
+        let (kind, state) = service.restart_or_start(short).await?;
+        let action = match kind {
+            crate::service::RestartKind::Restarted => "restarted",
+            crate::service::RestartKind::Started => "started",
         };
+        return Ok(ok_json(
+            serde_json::json!({"short": short, "state": state, "action": action}),
+        ));
+    }
+    let state = service.restart(short).await?;
+    Ok(ok_json(ModuleAnswer {
+        short: short.to_string(),
+        state,
+    }))
+}
+
+/// True when `query[key]` is `1` or `true`.
+fn flag(query: &HashMap<String, String>, key: &str) -> bool {
+    query.get(key).is_some_and(|v| v == "1" || v == "true")
+}
+
+/// `?lines=N`: only the newest N buffered lines. Anything but a number is a 400.
+fn tail(query: &HashMap<String, String>) -> Result<Option<usize>, ApiError> {
+    match query.get("lines") {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse().map(Some).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("lines must be a number of lines such as 50, got {raw:?}"),
+            )
+        }),
+    }
+}
+
+/// One output line as the original sends it: `[short] <line>\n`.
+fn prefixed(short: &str, line: &str) -> String {
+    format!("[{short}] {line}\n")
+}
+
+/// `GET …/logs`: `{short, lines, text}` from the module's output buffer (each line
+/// `[short] <line>\n`, as the original), or with `?follow=1|true` a `text/plain` stream that
+/// replays the buffer and then sends every new line until the module is stopped or removed.
+/// `?lines=N` keeps only the newest N buffered lines in either form.
+pub fn logs(
+    state: &AppState,
+    service: &ModuleService,
+    short: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let tail = tail(query)?;
+    if flag(query, "follow") {
+        let (lines, rx) = service.follow(short, tail)?;
         return Ok(follow_response(
             state.supervisor().clone(),
             short.to_string(),
@@ -90,20 +110,30 @@ pub fn logs(
             Box::pin(state.stopping()),
         ));
     }
-    let Some(lines) = state.supervisor().logs(short) else {
-        return Err(not_supervised(short));
-    };
-    let mut text = lines.join("\n");
-    if !text.is_empty() {
-        text.push('\n');
-    }
-    Ok(ok_json(
-        json!({"short": short, "lines": lines, "text": text}),
-    ))
+    let lines: Vec<String> = service
+        .logs(short, tail)?
+        .iter()
+        .map(|l| prefixed(short, l))
+        .collect();
+    let text = lines.concat();
+    Ok(ok_json(ModuleLogs {
+        short: short.to_string(),
+        lines,
+        text,
+    }))
 }
 
 /// How often a follow stream checks whether its module is still supervised.
 const FOLLOW_CHECK: Duration = Duration::from_millis(500);
+
+/// One line of a follow stream: the module's own (sent `[short] <line>`), or the hub's
+/// (sent `[hub] <note>`).
+enum Out {
+    /// A module output line.
+    Line(String),
+    /// A note from the hub about the stream itself.
+    Note(String),
+}
 
 /// State of one follow stream.
 struct Follow {
@@ -112,7 +142,7 @@ struct Follow {
     /// The module followed.
     short: String,
     /// Lines waiting to be sent.
-    pending: VecDeque<String>,
+    pending: VecDeque<Out>,
     /// Live feed of new lines.
     rx: broadcast::Receiver<String>,
     /// Set once the module is gone: send what is pending, then end.
@@ -134,7 +164,7 @@ impl Follow {
     fn drain(&mut self) {
         loop {
             match self.rx.try_recv() {
-                Ok(line) => self.pending.push_back(line),
+                Ok(line) => self.pending.push_back(Out::Line(line)),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => {
                     self.pending.push_back(skipped(n))
                 }
@@ -144,8 +174,10 @@ impl Follow {
     }
 }
 
-fn skipped(n: u64) -> String {
-    format!("[hub] {n} line(s) skipped: this reader fell behind the module's output")
+fn skipped(n: u64) -> Out {
+    Out::Note(format!(
+        "{n} line(s) skipped: this reader fell behind the module's output"
+    ))
 }
 
 fn follow_response(
@@ -158,23 +190,26 @@ fn follow_response(
     let start = Follow {
         supervisor,
         short,
-        pending: lines.into(),
+        pending: lines.into_iter().map(Out::Line).collect(),
         rx,
         done: false,
         hub_stopping,
     };
     let stream = futures_util::stream::unfold(start, |mut st| async move {
         loop {
-            if let Some(mut line) = st.pending.pop_front() {
-                line.push('\n');
-                return Some((Ok::<_, Infallible>(Bytes::from(line)), st));
+            if let Some(out) = st.pending.pop_front() {
+                let text = match out {
+                    Out::Line(line) => prefixed(&st.short, &line),
+                    Out::Note(note) => prefixed("hub", &note),
+                };
+                return Some((Ok::<_, Infallible>(Bytes::from(text)), st));
             }
             if st.done {
                 return None;
             }
             tokio::select! {
                 received = st.rx.recv() => match received {
-                    Ok(line) => st.pending.push_back(line),
+                    Ok(line) => st.pending.push_back(Out::Line(line)),
                     Err(RecvError::Lagged(n)) => st.pending.push_back(skipped(n)),
                     Err(RecvError::Closed) => st.done = true,
                 },
@@ -186,7 +221,7 @@ fn follow_response(
                 }
                 () = &mut st.hub_stopping => {
                     st.drain();
-                    st.pending.push_back("[hub] the hub is stopping; this log stream ends here".into());
+                    st.pending.push_back(Out::Note("the hub is stopping; this log stream ends here".into()));
                     st.done = true;
                 }
             }

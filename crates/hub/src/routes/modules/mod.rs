@@ -1,10 +1,11 @@
-//! The module operations API (`/api/modules/*`) and `GET /api/hub`.
+//! The module operations API (`/api/modules/*`) and `GET /api/hub`: HTTP over
+//! [`crate::service::ModuleService`].
 //!
 //! Every route checks its bearer scope first (`parachute:host:admin`, or `parachute:host:auth`
-//! for the listing), then resolves the module. Unlike the original, which only managed
-//! vault and scribe, every `services.json` row is addressable by its short name, plus the
-//! first-party modules that are not installed yet (for `install`). Anything else is a JSON
-//! `404 unknown_module`.
+//! for the listing), then parses the request, calls the service and maps its answer. Unlike
+//! the original, which only managed vault and scribe, every `services.json` row is addressable
+//! by its short name, plus the first-party modules that are not installed yet (for `install`).
+//! Anything else is a JSON `404 unknown_module`.
 //!
 //! | route | handler |
 //! |---|---|
@@ -21,8 +22,6 @@ pub mod lifecycle;
 pub mod list;
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -31,14 +30,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, put};
-use parachute_home::ServiceRow;
-use parachute_home::services::{self, StartCommand};
-use parachute_supervisor::{ModuleState, ModuleStatus};
 
 use crate::auth::{SCOPE_HOST_ADMIN, require_scope};
-use crate::boot::OriginSource;
 use crate::error::ApiError;
-use crate::packages::FirstParty;
+use crate::service::{ModuleError, ModuleService};
 use crate::state::AppState;
 
 /// The routes of this area, to merge into the hub's router (inside the setup gate).
@@ -67,6 +62,33 @@ pub async fn method_not_allowed(method: Method) -> ApiError {
         "method_not_allowed",
         format!("{method} is not supported on this route"),
     )
+}
+
+/// A service refusal as an HTTP answer: the only place module errors get status codes.
+impl From<ModuleError> for ApiError {
+    fn from(err: ModuleError) -> Self {
+        let status = match &err {
+            ModuleError::UnknownModule { .. } | ModuleError::NotSupervised { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            ModuleError::NotInstalled { .. } => StatusCode::BAD_REQUEST,
+            ModuleError::NoStartCommand { .. } | ModuleError::NotInstallable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ModuleError::InFlight(_) => StatusCode::CONFLICT,
+            ModuleError::UninstallFailed { .. } | ModuleError::Internal { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let base = ApiError::new(status, err.code(), err.to_string());
+        match err {
+            ModuleError::InFlight(busy) => base.with("operation_id", busy.id),
+            ModuleError::UninstallFailed { operation_id, .. } => {
+                base.with("operation_id", operation_id)
+            }
+            _ => base,
+        }
+    }
 }
 
 /// The actions under `/api/modules/{short}/` and the method each takes.
@@ -128,145 +150,21 @@ async fn dispatch_checked(
     require_scope(state, headers, SCOPE_HOST_ADMIN).map_err(refuse)?;
     let Query(query) = query.map_err(|e| refuse(e.into()))?;
     let body = body.map_err(|e| refuse(e.into()))?;
+    let service = ModuleService::new(state.clone());
     let result = match action.as_str() {
-        "start" => lifecycle::start(state, &short).await,
-        "stop" => lifecycle::stop(state, &short).await,
-        "restart" => lifecycle::restart(state, &short).await,
-        "logs" => lifecycle::logs(state, &short, &query),
-        "install" => install::install(state, headers, &short, &body),
-        "upgrade" => install::upgrade(state, headers, &short, &body),
-        _ => install::uninstall(state, headers, &short).await,
+        "start" => lifecycle::start(&service, &short).await,
+        "stop" => lifecycle::stop(&service, &short).await,
+        "restart" => lifecycle::restart(&service, &short, &query).await,
+        "logs" => lifecycle::logs(state, &service, &short, &query),
+        "install" => install::install(state, &service, headers, &short, &body),
+        "upgrade" => install::upgrade(state, &service, headers, &short, &body),
+        _ => install::uninstall(state, &service, headers, &short).await,
     };
     Ok(result.unwrap_or_else(IntoResponse::into_response))
 }
 
-/// What the hub knows about a module name.
-#[derive(Debug, Clone)]
-pub struct Lookup {
-    /// The name asked for.
-    pub short: String,
-    /// Its `services.json` row (the first row with this short name).
-    pub row: Option<ServiceRow>,
-    /// Its first-party catalog entry.
-    pub first_party: Option<&'static FirstParty>,
-    /// Whether the supervisor has an entry for it (in any state).
-    pub supervised: bool,
-}
-
-impl Lookup {
-    /// Resolves `short` against `services.json`, the catalog and the supervisor.
-    pub fn resolve(state: &AppState, short: &str) -> Lookup {
-        let manifest = services::read_lenient(state.home()).manifest;
-        let row = manifest
-            .module_rows()
-            .into_iter()
-            .find(|r| r.short() == short)
-            .cloned();
-        Lookup {
-            short: short.to_string(),
-            row,
-            first_party: FirstParty::get(short),
-            supervised: state.supervisor().is_supervised(short),
-        }
-    }
-
-    /// Known at all: a row, a first-party module or a supervised process.
-    pub fn known(&self) -> bool {
-        self.row.is_some() || self.first_party.is_some() || self.supervised
-    }
-
-    /// `Err(404 unknown_module)` unless known.
-    pub fn require_known(&self) -> Result<(), ApiError> {
-        if self.known() {
-            Ok(())
-        } else {
-            Err(unknown_module(&self.short))
-        }
-    }
-
-    /// The row, or `400 not_installed` (first-party) / `404 unknown_module`.
-    pub fn require_row(&self) -> Result<&ServiceRow, ApiError> {
-        match &self.row {
-            Some(row) => Ok(row),
-            None if self.known() => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "not_installed",
-                format!(
-                    "{short} is not installed (services.json has no row for it); install it first (POST /api/modules/{short}/install, or Install on the dashboard's Modules page)",
-                    short = self.short
-                ),
-            )),
-            None => Err(unknown_module(&self.short)),
-        }
-    }
-}
-
-/// `404 unknown_module` for `short`.
-pub fn unknown_module(short: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_module",
-        format!(
-            "no module named {short:?}: services.json has no row for it and it is not a first-party module; GET /api/modules lists the modules this hub knows"
-        ),
-    )
-}
-
-/// `422 no_start_cmd` unless `row` has something to run.
-pub fn require_start_command(state: &AppState, row: &ServiceRow) -> Result<(), ApiError> {
-    let short = row.short();
-    let why = match services::start_command(state.home(), row) {
-        StartCommand::Argv(argv) if !argv.is_empty() => return Ok(()),
-        StartCommand::Argv(_) | StartCommand::CliOnly => format!(
-            "{short} declares no start command (a CLI-only module): there is nothing for the hub to run"
-        ),
-        StartCommand::Unresolvable => format!(
-            "the hub does not know how to start {short}: it is not a first-party module with a fixed command and its installDir has no .parachute/module.json with a startCmd; reinstall it or fix the module.json"
-        ),
-    };
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "no_start_cmd",
-        why,
-    ))
-}
-
-/// The hub origin handed to modules as `PARACHUTE_HUB_ORIGIN`, asked before every spawn: the
-/// `hub_origin` setting, else the origin fixed by the environment. Holds the database handle
-/// rather than the whole state, so the supervisor's stored requests do not keep the state alive.
-pub fn origin_source(state: &AppState) -> OriginSource {
-    let db = state.db_handle();
-    let env_origin = state.env_origin().map(str::to_string);
-    Arc::new(move || {
-        db.setting(parachute_auth::SETTING_HUB_ORIGIN)
-            .ok()
-            .flatten()
-            .map(|o| parachute_auth::normalize_origin(&o))
-            .filter(|o| !o.is_empty())
-            .or_else(|| env_origin.clone())
-    })
-}
-
-/// How long a start waits for the process to be spawned before answering.
-const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Waits (briefly) until the module has left `starting`, so the answer carries its pid or the
-/// reason it could not start; returns the latest state.
-pub async fn settle(state: &AppState, short: &str, initial: ModuleState) -> ModuleState {
-    let deadline = Instant::now() + SETTLE_TIMEOUT;
-    let mut current = initial;
-    while current.status == ModuleStatus::Starting && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-        match state.supervisor().snapshot(short) {
-            Some(s) => current = s,
-            None => break,
-        }
-    }
-    current
-}
-
 /// A JSON 200.
-pub fn ok_json(value: serde_json::Value) -> Response {
+pub fn ok_json(value: impl serde::Serialize) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 

@@ -39,7 +39,14 @@ fn hub() -> (tempfile::TempDir, AppState, String) {
         Arc::new(|_: &str| {}),
         Arc::new(move |short: &str| log_dir.join(format!("{short}.log"))),
     );
-    let state = AppState::new(home, supervisor, db, port, None);
+    let config = crate::HubConfig::from_vars(Vec::new(), home).unwrap();
+    let state = AppState::new(
+        &config,
+        supervisor,
+        db,
+        port,
+        parachute_protocol::AdminState::Exists,
+    );
     (dir, state, format!("Bearer {token}"))
 }
 

@@ -5,6 +5,7 @@
 //! module installed a second ago is routable at once while the hot path stays cheap.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -145,11 +146,19 @@ struct Cached {
 }
 
 /// A [`RouteTable`] kept in step with `services.json`.
+///
+/// While the hub's home watcher runs ([`RouteCache::watching`]), a lookup costs no system call:
+/// the watcher marks the table stale the moment the file is replaced, and the hub marks it
+/// after its own writes. Without a watcher (inotify unavailable), every lookup `stat`s the file.
 pub struct RouteCache {
     /// The file watched.
     path: PathBuf,
     /// Last table built.
     cached: RwLock<Cached>,
+    /// True while a file watcher reports changes to `services.json`.
+    watched: AtomicBool,
+    /// Set when the file changed since the table was built (only read while `watched`).
+    stale: AtomicBool,
 }
 
 impl RouteCache {
@@ -158,13 +167,39 @@ impl RouteCache {
         Self {
             path: home.services_json(),
             cached: RwLock::new(Cached::default()),
+            watched: AtomicBool::new(false),
+            stale: AtomicBool::new(true),
         }
+    }
+
+    /// From now on a watcher calls [`RouteCache::invalidate`] on every change, so lookups
+    /// stop checking the file themselves.
+    pub fn watching(&self) {
+        self.stale.store(true, Ordering::SeqCst);
+        self.watched.store(true, Ordering::SeqCst);
+    }
+
+    /// The file changed (or may have): the next lookup rebuilds the table.
+    pub fn invalidate(&self) {
+        self.stale.store(true, Ordering::SeqCst);
     }
 
     /// The current table: the cached one when the file has not changed, else a fresh lenient
     /// read. The file is `stat`ed before it is read, so a change racing the read only costs an
     /// extra read on the next lookup, never a stale table.
     pub fn table(&self, home: &Home) -> Arc<RouteTable> {
+        if self.watched.load(Ordering::Acquire) {
+            if !self.stale.load(Ordering::Acquire) {
+                return self
+                    .cached
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .table
+                    .clone();
+            }
+            // Cleared before the read, so a change racing it marks the table stale again.
+            self.stale.store(false, Ordering::SeqCst);
+        }
         let key = file_key(&self.path);
         {
             let cached = self.cached.read().unwrap_or_else(|e| e.into_inner());

@@ -1,0 +1,278 @@
+//! The hub as a library: bind with a validated config, run until a shutdown future resolves,
+//! and steer it through a cloneable [`HubHandle`].
+//!
+//! ```text
+//! let hub = Hub::bind(config).await?;      // port bound, hub.db open, hub.port written
+//! let handle = hub.handle();               // snapshot / subscribe / modules / shutdown
+//! let mut events = handle.subscribe();     // before run: nothing is missed
+//! hub.run(shutdown_signal).await?;         // accepts at once, boots modules, serves
+//! ```
+//!
+//! # What `run` does, in order
+//! 1. Starts accepting connections (so `/health` answers at once, whatever the module count).
+//! 2. Emits `listening`, then boots every `services.json` row off the accept path, emitting
+//!    `boot_progress` as rows are handed to the supervisor.
+//! 3. Forwards module state changes and crash loops from the supervisor, and watches
+//!    `services.json` / `expose-state.json` / `cloudflared-state.json` for changes made by
+//!    other processes, as events.
+//! 4. When `shutdown` resolves or [`HubHandle::shutdown`] is called: emits `stopping`, stops
+//!    accepting, gives open connections [`crate::config::RuntimeOptions::connection_grace`],
+//!    stops every module (group SIGTERM, grace, SIGKILL), removes `hub/run/hub.port` if it is
+//!    still ours, and returns.
+//!
+//! The caller chooses what is process-wide: a child subreaper and `[short] line` output on
+//! stdout are [`crate::config::RuntimeOptions`]; signals are the caller's (the CLI passes
+//! SIGTERM/SIGINT as the shutdown future, the desktop app its quit).
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use parachute_auth::HubDb;
+use parachute_home::hub_port;
+use parachute_protocol::{AdminState, HubEvent, HubSnapshot};
+use parachute_supervisor::{LineSink, Supervisor};
+use tokio::net::TcpListener;
+
+use crate::boot::{self, BootStep, SpawnContext};
+use crate::config::{HubConfig, SeedAdmin};
+use crate::events::Subscription;
+use crate::routes;
+use crate::serve::{ServeError, bind_listener, finish_or_give_up};
+use crate::service::ModuleService;
+use crate::state::{AppState, HUB_VERSION};
+
+/// A hub that has bound its port and opened `hub.db`, not yet serving.
+pub struct Hub {
+    /// The bound listener.
+    listener: TcpListener,
+    /// The address it is bound to.
+    local: SocketAddr,
+    /// Shared state (also behind every handle).
+    state: AppState,
+    /// The configuration it was bound with.
+    config: HubConfig,
+}
+
+/// Steers a running hub. Cheap to clone; every clone talks to the same hub.
+#[derive(Clone)]
+pub struct HubHandle {
+    /// The hub's shared state.
+    state: AppState,
+}
+
+impl Hub {
+    /// Binds `config.bind_host:config.port` (port 0 picks a free one), opens `hub.db`, seeds the
+    /// first admin when configured and none exists, and records the port in
+    /// `hub/run/hub.port`. A port in use is reported with who holds it.
+    pub async fn bind(config: HubConfig) -> Result<Hub, ServeError> {
+        let listener = bind_listener(config.bind_host, config.port).await?;
+        let local = listener.local_addr().map_err(ServeError::Server)?;
+        let home = config.home.clone();
+        // Before the port file: a hub that cannot open its database exits at once and must not
+        // leave CLI verbs pointing at a port nobody serves.
+        let db = Arc::new(HubDb::open(&home.hub_db())?);
+        let admin = seed_admin(&db, config.seed_admin.as_ref());
+        if let Err(err) = hub_port::write(&home, local.port()) {
+            tracing::warn!(%err, "cannot write hub/run/hub.port; CLI verbs will assume port 1939");
+        }
+        let log_home = home.clone();
+        let sink: LineSink = if config.runtime.stdout_lines {
+            parachute_supervisor::stdout_sink()
+        } else {
+            Arc::new(|_: &str| {})
+        };
+        let supervisor = Supervisor::new(
+            config.runtime.supervisor.clone(),
+            sink,
+            Arc::new(move |short| log_home.module_log(short)),
+        );
+        let state = AppState::new(&config, supervisor, db, local.port(), admin);
+        Ok(Hub {
+            listener,
+            local,
+            state,
+            config,
+        })
+    }
+
+    /// A handle to steer the hub once it runs (subscribe before [`Hub::run`] to miss nothing).
+    pub fn handle(&self) -> HubHandle {
+        HubHandle {
+            state: self.state.clone(),
+        }
+    }
+
+    /// The address the hub listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves until `shutdown` resolves (or a handle asks), then stops every module and
+    /// returns. See the module docs for the steps.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Hub {
+            listener,
+            local,
+            state,
+            config,
+        } = self;
+        if config.runtime.subreaper {
+            // The supervisor keeps its own module leaders out of the reaper's hands.
+            parachute_supervisor::become_subreaper(std::time::Duration::from_secs(1), |_| false);
+        }
+        let app = routes::router(state.clone());
+        let stopping = state.clone();
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = stopping.stopping() => {}
+            }
+            stopping.begin_shutdown();
+        });
+        state.emit(HubEvent::Listening {
+            port: local.port(),
+            version: HUB_VERSION.to_string(),
+            admin: state.admin_state(),
+        });
+        crate::watch::spawn(state.clone());
+        let booting = tokio::spawn(boot_modules(state.clone()));
+        let result = finish_or_give_up(
+            server.into_future(),
+            state.stopping(),
+            config.runtime.connection_grace,
+        )
+        .await;
+        state.begin_shutdown();
+        // Boot may still be handing rows over; let it finish so shutdown sees every module.
+        let _ = booting.await;
+        state.supervisor().shutdown().await;
+        if hub_port::read(state.home()) == Some(local.port()) {
+            let _ = hub_port::remove(state.home());
+        }
+        tracing::info!("hub stopped; every module is down");
+        result
+    }
+}
+
+/// Hands every row to the supervisor off the accept path, emitting progress.
+async fn boot_modules(state: AppState) {
+    let ctx = SpawnContext::of(&state);
+    let booted = state.clone();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        let supervisor = booted.supervisor().clone();
+        let notice = |step: BootStep<'_>| match step {
+            BootStep::Skipped(warning) => booted.emit(HubEvent::Notice {
+                source: "supervisor".into(),
+                level: "warn".into(),
+                message: warning.to_string(),
+            }),
+            BootStep::Progress {
+                outcome,
+                command,
+                done,
+                total,
+            } => {
+                booted.emit(HubEvent::Notice {
+                    source: "supervisor".into(),
+                    level: "info".into(),
+                    message: outcome.describe(command),
+                });
+                booted.set_boot_progress(parachute_protocol::BootProgress {
+                    total: u32::try_from(total).unwrap_or(u32::MAX),
+                    done: u32::try_from(done).unwrap_or(u32::MAX),
+                    finished: false,
+                });
+            }
+        };
+        // Blocking-pool threads are inside the runtime, so the supervisor can spawn its tasks.
+        boot::boot_all(&ctx, &supervisor, &notice)
+    })
+    .await
+    .unwrap_or_default();
+    state.set_booted(outcomes);
+}
+
+impl HubHandle {
+    /// Asks the hub to stop (the same as the shutdown future resolving). Returns at once;
+    /// [`Hub::run`] returns once every module is down.
+    pub fn shutdown(&self) {
+        self.state.begin_shutdown();
+    }
+
+    /// Resolves once the hub has been asked to stop.
+    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.state.stopping()
+    }
+
+    /// Every change from now on (see [`HubEvent`]).
+    pub fn subscribe(&self) -> Subscription {
+        self.state.events().subscribe()
+    }
+
+    /// Module operations, in process.
+    pub fn modules(&self) -> ModuleService {
+        ModuleService::new(self.state.clone())
+    }
+
+    /// The hub, every module, exposure and boot progress, now.
+    pub fn snapshot(&self) -> HubSnapshot {
+        HubSnapshot {
+            hub: routes::modules::hub_info::hub_info(&self.state),
+            admin: self.state.admin_state(),
+            modules: self
+                .state
+                .supervisor()
+                .snapshots()
+                .iter()
+                .map(crate::wire::module_state)
+                .collect(),
+            exposure: crate::watch::exposure_snapshot(self.state.home()),
+            boot: self.state.boot_progress(),
+        }
+    }
+
+    /// The port the hub listens on.
+    pub fn port(&self) -> u16 {
+        self.state.port()
+    }
+
+    /// The hub database (the desktop app mints its window's short-lived token with it).
+    pub fn db(&self) -> Arc<HubDb> {
+        self.state.db_handle()
+    }
+
+    /// The config home the hub serves.
+    pub fn home(&self) -> &parachute_home::Home {
+        self.state.home()
+    }
+
+    /// The shared state, for routes mounted by the embedding crate's tests.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+}
+
+/// Seeds the first admin when there is no user yet; says what the hub found.
+fn seed_admin(db: &HubDb, seed: Option<&SeedAdmin>) -> AdminState {
+    let (username, password) = match seed {
+        Some(s) => (Some(s.username.as_str()), Some(s.password.as_str())),
+        None => (None, None),
+    };
+    match db.seed_initial_admin(username, password) {
+        Ok(parachute_auth::SeedOutcome::Exists) => AdminState::Exists,
+        Ok(parachute_auth::SeedOutcome::Seeded(_)) => AdminState::Seeded,
+        Ok(parachute_auth::SeedOutcome::NeedsSetup) => AdminState::NeedsSetup,
+        Err(err) => {
+            tracing::error!(%err, "could not seed the initial admin");
+            AdminState::NeedsSetup
+        }
+    }
+}
