@@ -8,14 +8,24 @@
 
 #![warn(missing_docs)]
 
+pub mod bootstrap;
 pub mod clock;
+pub mod cookies;
+pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod issuers;
 pub mod keys;
 mod migrations;
+pub mod oauth_error;
 pub mod operator;
+pub mod pending_login;
+pub mod rate_limit;
+pub mod secret_tokens;
+pub mod sessions;
 pub mod settings;
+#[cfg(test)]
+mod test_support;
 pub mod tokens;
 pub mod users;
 pub mod validate;
