@@ -173,6 +173,15 @@ pub enum AuthError {
         user: String,
     },
 
+    /// A vault name is not `[A-Za-z0-9_-]+`.
+    #[error(
+        "{name:?} is not a vault name; vault names use only letters, digits, `_` and `-`"
+    )]
+    InvalidVaultName {
+        /// The name given.
+        name: String,
+    },
+
     /// Two-factor is already on for this user; enrolling again would replace a working setup.
     #[error(
         "two-factor sign-in is already on for {username:?}; turn it off first with `parachute auth \

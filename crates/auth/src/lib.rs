@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attenuation;
 pub mod bootstrap;
 pub mod clock;
 pub mod cookies;
@@ -21,12 +22,15 @@ pub mod oauth_error;
 pub mod operator;
 pub mod pending_login;
 pub mod rate_limit;
+pub mod resource;
+pub mod scopes;
 pub mod secret_tokens;
 pub mod sessions;
 pub mod settings;
 #[cfg(test)]
 mod test_support;
 pub mod tokens;
+pub mod user_vaults;
 pub mod users;
 pub mod validate;
 
