@@ -10,6 +10,7 @@
 
 pub mod attenuation;
 pub mod bootstrap;
+pub mod clients;
 pub mod clock;
 pub mod cookies;
 pub mod csrf;
@@ -22,6 +23,7 @@ pub mod oauth_error;
 pub mod operator;
 pub mod pending_login;
 pub mod rate_limit;
+pub mod redirect_uri;
 pub mod resource;
 pub mod scopes;
 pub mod secret_tokens;
