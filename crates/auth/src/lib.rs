@@ -16,6 +16,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod grants;
 pub mod issuers;
 pub mod keys;
 mod migrations;

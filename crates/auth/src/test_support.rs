@@ -59,3 +59,20 @@ pub(crate) fn row_strings(db: &HubDb, sql: &str) -> Vec<Vec<String>> {
     .collect::<rusqlite::Result<Vec<_>>>()
     .expect("rows")
 }
+
+/// Registers an approved public client named `name` with one redirect URI; returns its id.
+pub(crate) fn approved_client(db: &HubDb, name: &str, redirect_uri: &str) -> String {
+    let reg = db
+        .register_client(
+            &crate::clients::ClientRegistration {
+                redirect_uris: vec![redirect_uri.to_owned()],
+                scopes: vec![],
+                client_name: Some(name.to_owned()),
+                confidential: false,
+                registrant: crate::clients::Registrant::Operator,
+            },
+            &[] as &[&str],
+        )
+        .expect("register client");
+    reg.client.client_id
+}
