@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod attenuation;
+pub mod auth_codes;
 pub mod bootstrap;
 pub mod clients;
 pub mod clock;
