@@ -22,6 +22,8 @@ pub mod issuers;
 pub mod keys;
 mod migrations;
 pub mod oauth_error;
+pub mod oauth_revoke;
+pub mod oauth_tokens;
 pub mod operator;
 pub mod pending_login;
 pub mod rate_limit;
