@@ -36,6 +36,8 @@ pub mod settings;
 #[cfg(test)]
 mod test_support;
 pub mod tokens;
+pub mod totp;
+pub mod two_factor;
 pub mod user_vaults;
 pub mod users;
 pub mod validate;
