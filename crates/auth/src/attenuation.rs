@@ -37,9 +37,10 @@ pub fn can_grant<S: AsRef<str>>(bearer_scopes: &[S], scope: &str) -> bool {
 
 /// Whether a bearer holds any minting authority at all (the cheap gate before [`can_grant`]).
 pub fn has_minting_authority<S: AsRef<str>>(bearer_scopes: &[S]) -> bool {
-    bearer_scopes.iter().map(AsRef::as_ref).any(|s| {
-        s == MINT_HOST_AUTH_SCOPE || s == MINT_HOST_ADMIN_SCOPE || is_vault_admin_scope(s)
-    })
+    bearer_scopes
+        .iter()
+        .map(AsRef::as_ref)
+        .any(|s| s == MINT_HOST_AUTH_SCOPE || s == MINT_HOST_ADMIN_SCOPE || is_vault_admin_scope(s))
 }
 
 /// An authorization request's scopes after resource binding.
@@ -150,8 +151,8 @@ mod tests {
         assert_eq!(unbound.scopes, vec!["vault:read", "hub:admin"]);
         assert_eq!(unbound.vault, None);
 
-        let err = bind_request_scopes(&["vault:read", "parachute:host:admin"], None, &bound)
-            .unwrap_err();
+        let err =
+            bind_request_scopes(&["vault:read", "parachute:host:admin"], None, &bound).unwrap_err();
         assert_eq!(
             err,
             OAuthError::NonRequestableScopes {
@@ -188,6 +189,10 @@ mod tests {
             matches!(err, AuthError::OAuth(OAuthError::NothingToGrant { .. })),
             "{err:?}"
         );
-        assert!(db.cap_scopes_to_user::<&str>(&friend, &[]).unwrap().is_empty());
+        assert!(
+            db.cap_scopes_to_user::<&str>(&friend, &[])
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, TransactionBehavior};
 
-use crate::clock::{format_timestamp, parse_timestamp};
 use crate::clients::ClientStatus;
+use crate::clock::{format_timestamp, parse_timestamp};
 use crate::db::HubDb;
 use crate::error::AuthError;
 use crate::grants::require_user_and_client;
@@ -239,13 +239,20 @@ impl HubDb {
             return Err(OAuthError::CodeRedirectMismatch.into());
         }
         if found.used_at.is_some() {
-            tracing::warn!(client_id, "an authorization code was presented a second time");
+            tracing::warn!(
+                client_id,
+                "an authorization code was presented a second time"
+            );
             return Ok(Redemption::Replayed(found));
         }
         if parse_timestamp(&found.expires_at).is_none_or(|expiry| now > expiry) {
             return Err(OAuthError::CodeExpired.into());
         }
-        if !verify_pkce(&found.code_challenge, &found.code_challenge_method, code_verifier) {
+        if !verify_pkce(
+            &found.code_challenge,
+            &found.code_challenge_method,
+            code_verifier,
+        ) {
             return Err(OAuthError::CodeVerifierMismatch.into());
         }
         let stamp = format_timestamp(now);
@@ -259,7 +266,6 @@ impl HubDb {
         found.used_at = Some(stamp);
         Ok(Redemption::Redeemed(found))
     }
-
 }
 
 #[cfg(test)]

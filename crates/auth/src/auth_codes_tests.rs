@@ -46,9 +46,8 @@ fn request(s: &Setup, user: &str, scopes: &[&str]) -> AuthorizationRequest {
 #[test]
 fn issued_code_has_the_original_row_shape_and_records_the_grant() {
     let s = setup();
-    let code = s
-        .db
-        .issue_authorization_code(&request(
+    let code =
+        s.db.issue_authorization_code(&request(
             &s,
             &s.owner,
             &["vault:default:read", "vault:default:write"],
@@ -70,38 +69,36 @@ fn issued_code_has_the_original_row_shape_and_records_the_grant() {
             "2026-12-02T02:25:30.061Z".into(),
         ]]
     );
-    assert!(s
-        .db
-        .is_covered_by_grant(&s.owner, &s.client, &["vault:default:write"])
-        .unwrap());
+    assert!(
+        s.db.is_covered_by_grant(&s.owner, &s.client, &["vault:default:write"])
+            .unwrap()
+    );
     assert_eq!(s.db.auth_code(&code.code).unwrap(), Some(code));
 }
 
 #[test]
 fn redemption_is_one_use_and_replay_is_reported() {
     let s = setup();
-    let code = s
-        .db
-        .issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
-        .unwrap();
+    let code =
+        s.db.issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
+            .unwrap();
     s.clock.advance(Duration::from_millis(1497));
-    let Redemption::Redeemed(first) = s
-        .db
-        .redeem_auth_code(&code.code, &s.client, REDIRECT, VERIFIER)
-        .unwrap()
+    let Redemption::Redeemed(first) =
+        s.db.redeem_auth_code(&code.code, &s.client, REDIRECT, VERIFIER)
+            .unwrap()
     else {
         panic!("first redemption")
     };
     assert_eq!(first.used_at.as_deref(), Some("2026-12-02T02:25:31.558Z"));
-    let again = s
-        .db
-        .redeem_auth_code(&code.code, &s.client, REDIRECT, VERIFIER)
-        .unwrap();
+    let again =
+        s.db.redeem_auth_code(&code.code, &s.client, REDIRECT, VERIFIER)
+            .unwrap();
     assert!(matches!(again, Redemption::Replayed(ref c) if c.code == code.code));
     // Still recognised as a replay after the code's expiry.
     s.clock.advance(AUTH_CODE_TTL * 2);
     assert!(matches!(
-        s.db.redeem_auth_code(&code.code, &s.client, REDIRECT, "anything").unwrap(),
+        s.db.redeem_auth_code(&code.code, &s.client, REDIRECT, "anything")
+            .unwrap(),
         Redemption::Replayed(_)
     ));
 }
@@ -117,17 +114,30 @@ fn oauth(err: AuthError) -> OAuthError {
 fn redemption_refusals() {
     let s = setup();
     let other = approved_client(&s.db, "other", REDIRECT);
-    let code = s
-        .db
-        .issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
-        .unwrap();
+    let code =
+        s.db.issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
+            .unwrap();
     let redeem = |code: &str, client: &str, redirect: &str, verifier: &str| {
-        oauth(s.db.redeem_auth_code(code, client, redirect, verifier).unwrap_err())
+        oauth(
+            s.db.redeem_auth_code(code, client, redirect, verifier)
+                .unwrap_err(),
+        )
     };
-    assert_eq!(redeem("nope", &s.client, REDIRECT, VERIFIER), OAuthError::CodeNotFound);
-    assert_eq!(redeem(&code.code, &other, REDIRECT, VERIFIER), OAuthError::CodeNotFound);
     assert_eq!(
-        redeem(&code.code, &s.client, "http://127.0.0.1:33418/other", VERIFIER),
+        redeem("nope", &s.client, REDIRECT, VERIFIER),
+        OAuthError::CodeNotFound
+    );
+    assert_eq!(
+        redeem(&code.code, &other, REDIRECT, VERIFIER),
+        OAuthError::CodeNotFound
+    );
+    assert_eq!(
+        redeem(
+            &code.code,
+            &s.client,
+            "http://127.0.0.1:33418/other",
+            VERIFIER
+        ),
         OAuthError::CodeRedirectMismatch
     );
     assert_eq!(
@@ -148,12 +158,14 @@ fn redemption_refusals() {
         "still valid at exactly its expiry"
     );
 
-    let late = s
-        .db
-        .issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
-        .unwrap();
+    let late =
+        s.db.issue_authorization_code(&request(&s, &s.owner, &["vault:default:read"]))
+            .unwrap();
     s.clock.advance(AUTH_CODE_TTL + Duration::from_millis(1));
-    assert_eq!(redeem(&late.code, &s.client, REDIRECT, VERIFIER), OAuthError::CodeExpired);
+    assert_eq!(
+        redeem(&late.code, &s.client, REDIRECT, VERIFIER),
+        OAuthError::CodeExpired
+    );
     assert_eq!(s.db.auth_code(&late.code).unwrap().unwrap().used_at, None);
 }
 
@@ -164,7 +176,9 @@ fn issuing_refuses_plain_pkce_bad_challenges_foreign_redirects_and_pending_clien
     plain.code_challenge_method = "plain".into();
     assert_eq!(
         oauth(s.db.issue_authorization_code(&plain).unwrap_err()),
-        OAuthError::UnsupportedPkceMethod { method: "plain".into() }
+        OAuthError::UnsupportedPkceMethod {
+            method: "plain".into()
+        }
     );
     let mut short = request(&s, &s.owner, &["vault:default:read"]);
     short.code_challenge = "abc".into();
@@ -178,15 +192,18 @@ fn issuing_refuses_plain_pkce_bad_challenges_foreign_redirects_and_pending_clien
         oauth(s.db.issue_authorization_code(&foreign).unwrap_err()),
         OAuthError::RedirectUriNotRegistered { .. }
     ));
-    let host = request(&s, &s.owner, &["vault:default:read", "parachute:host:admin"]);
+    let host = request(
+        &s,
+        &s.owner,
+        &["vault:default:read", "parachute:host:admin"],
+    );
     assert!(matches!(
         oauth(s.db.issue_authorization_code(&host).unwrap_err()),
         OAuthError::NonRequestableScopes { .. }
     ));
 
-    let pending = s
-        .db
-        .register_client(
+    let pending =
+        s.db.register_client(
             &crate::clients::ClientRegistration {
                 redirect_uris: vec![REDIRECT.into()],
                 scopes: vec![],
@@ -210,9 +227,8 @@ fn issuing_refuses_plain_pkce_bad_challenges_foreign_redirects_and_pending_clien
 fn a_friend_gets_only_what_their_vaults_allow() {
     let s = setup();
     s.db.set_user_vaults(&s.friend, &["work"]).unwrap();
-    let code = s
-        .db
-        .issue_authorization_code(&request(
+    let code =
+        s.db.issue_authorization_code(&request(
             &s,
             &s.friend,
             &["vault:work:write", "vault:default:read"],
@@ -220,7 +236,11 @@ fn a_friend_gets_only_what_their_vaults_allow() {
         .unwrap();
     assert_eq!(code.scopes, vec!["vault:work:write"]);
     let grant = s.db.grant(&s.friend, &s.client).unwrap().unwrap();
-    assert_eq!(grant.scopes, vec!["vault:work:write"], "the capped set is what is remembered");
+    assert_eq!(
+        grant.scopes,
+        vec!["vault:work:write"],
+        "the capped set is what is remembered"
+    );
     assert!(matches!(
         oauth(
             s.db.issue_authorization_code(&request(&s, &s.friend, &["vault:default:admin"]))

@@ -60,12 +60,14 @@ impl BootstrapToken {
 
 /// Whether `value` has the bootstrap token's shape (prefix plus 43 base64url characters).
 pub fn looks_like_bootstrap_token(value: &str) -> bool {
-    value.strip_prefix(BOOTSTRAP_TOKEN_PREFIX).is_some_and(|tail| {
-        tail.len() == 43
-            && tail
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-    })
+    value
+        .strip_prefix(BOOTSTRAP_TOKEN_PREFIX)
+        .is_some_and(|tail| {
+            tail.len() == 43
+                && tail
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
 }
 
 #[cfg(test)]
@@ -81,16 +83,24 @@ mod tests {
         assert_eq!(token.len(), "parachute-bootstrap-".len() + 43);
         assert!(looks_like_bootstrap_token(&token));
         assert!(!looks_like_bootstrap_token("parachute-bootstrap-short"));
-        assert!(!looks_like_bootstrap_token(&token.replace("parachute", "other")));
+        assert!(!looks_like_bootstrap_token(
+            &token.replace("parachute", "other")
+        ));
     }
 
     #[test]
     fn verifies_once_then_is_gone() {
         let guard = BootstrapToken::new();
-        assert!(!guard.verify("parachute-bootstrap-anything"), "no token yet");
+        assert!(
+            !guard.verify("parachute-bootstrap-anything"),
+            "no token yet"
+        );
         let token = guard.generate();
         assert!(guard.verify(&token));
-        assert!(guard.verify(&format!(" {token}\n")), "pasted with whitespace");
+        assert!(
+            guard.verify(&format!(" {token}\n")),
+            "pasted with whitespace"
+        );
         assert!(!guard.verify(""));
         assert!(!guard.verify(&token[..token.len() - 1]));
         let mut wrong = token.clone();

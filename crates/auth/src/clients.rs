@@ -299,11 +299,13 @@ impl HubDb {
             status,
             same_hub,
         };
-        let uris =
-            serde_json::to_string(&client.redirect_uris).map_err(|e| AuthError::Claims(e.to_string()))?;
+        let uris = serde_json::to_string(&client.redirect_uris)
+            .map_err(|e| AuthError::Claims(e.to_string()))?;
         self.lock()
             .execute(
-                &format!("INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                &format!(
+                    "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                ),
                 rusqlite::params![
                     client.client_id,
                     client.client_secret_hash,

@@ -45,7 +45,10 @@ fn public_registration_is_pending_and_stored_like_the_original() {
             "0".into(),
         ]]
     );
-    assert_eq!(db.client(&reg.client.client_id).unwrap(), Some(reg.client.clone()));
+    assert_eq!(
+        db.client(&reg.client.client_id).unwrap(),
+        Some(reg.client.clone())
+    );
     assert_eq!(
         db.clients_with_status(ClientStatus::Pending).unwrap(),
         vec![reg.client.clone()]
@@ -106,7 +109,10 @@ fn confidential_clients_get_a_secret_stored_as_sha256() {
     let secret = reg.client_secret.clone().expect("secret issued");
     assert_eq!(secret.len(), 43);
     assert_eq!(reg.client.client_secret_hash, Some(sha256_hex(&secret)));
-    assert_eq!(reg.registration_response()["client_secret"], secret.as_str());
+    assert_eq!(
+        reg.registration_response()["client_secret"],
+        secret.as_str()
+    );
     assert_eq!(
         reg.registration_response()["token_endpoint_auth_method"],
         "client_secret_post"
@@ -156,23 +162,39 @@ fn public_clients_pass_without_secret_but_must_be_approved() {
         matches!(&err, AuthError::OAuth(OAuthError::ClientNotApproved { client_id }) if *client_id == id),
         "{err:?}"
     );
-    assert!(db.authenticate_client(&id, &none, false).is_ok(), "revocation skips approval");
+    assert!(
+        db.authenticate_client(&id, &none, false).is_ok(),
+        "revocation skips approval"
+    );
     assert!(db.approve_client(&id).unwrap());
     assert!(!db.approve_client(&id).unwrap(), "idempotent");
     assert!(db.authenticate_client(&id, &none, true).is_ok());
-    assert!(db.clients_with_status(ClientStatus::Pending).unwrap().is_empty());
+    assert!(
+        db.clients_with_status(ClientStatus::Pending)
+            .unwrap()
+            .is_empty()
+    );
 
     let err = db.approve_client("missing").unwrap_err();
-    assert!(matches!(err, AuthError::OAuth(OAuthError::UnknownClient { .. })));
+    assert!(matches!(
+        err,
+        AuthError::OAuth(OAuthError::UnknownClient { .. })
+    ));
     let err = db.authenticate_client("missing", &none, true).unwrap_err();
-    assert!(matches!(err, AuthError::OAuth(OAuthError::UnknownClient { .. })));
+    assert!(matches!(
+        err,
+        AuthError::OAuth(OAuthError::UnknownClient { .. })
+    ));
 }
 
 #[test]
 fn registration_refuses_bad_metadata_and_stores_nothing() {
     let (_clock, _dir, db) = setup();
     let err = db.register_client(&public(&[]), NO_ORIGINS).unwrap_err();
-    assert!(matches!(err, AuthError::OAuth(OAuthError::InvalidRedirectUri { .. })));
+    assert!(matches!(
+        err,
+        AuthError::OAuth(OAuthError::InvalidRedirectUri { .. })
+    ));
     let err = db
         .register_client(
             &public(&["http://127.0.0.1:1/cb", "http://evil.example/cb"]),
@@ -189,7 +211,10 @@ fn registration_refuses_bad_metadata_and_stores_nothing() {
     assert!(row_strings(&db, "SELECT client_id FROM clients").is_empty());
 
     let lan = db
-        .register_client(&public(&["http://192.168.1.5:1939/cb"]), &["http://192.168.1.5:1939"])
+        .register_client(
+            &public(&["http://192.168.1.5:1939/cb"]),
+            &["http://192.168.1.5:1939"],
+        )
         .unwrap();
     assert_eq!(lan.client.redirect_uris, vec!["http://192.168.1.5:1939/cb"]);
 }
@@ -201,7 +226,10 @@ fn redirect_uris_match_exactly() {
         .register_client(&public(&["http://127.0.0.1:33418/callback"]), NO_ORIGINS)
         .unwrap();
     let c = reg.client;
-    assert!(c.require_registered_redirect_uri("http://127.0.0.1:33418/callback").is_ok());
+    assert!(
+        c.require_registered_redirect_uri("http://127.0.0.1:33418/callback")
+            .is_ok()
+    );
     for other in [
         "http://127.0.0.1:33418/callback/",
         "http://127.0.0.1:33418/Callback",

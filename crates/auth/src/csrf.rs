@@ -78,7 +78,12 @@ mod tests {
         assert_eq!(again.set_cookie, None);
 
         let empty = ensure_csrf_token(Some("parachute_hub_csrf="), true);
-        assert!(empty.set_cookie.expect("empty cookie replaced").contains("Secure"));
+        assert!(
+            empty
+                .set_cookie
+                .expect("empty cookie replaced")
+                .contains("Secure")
+        );
     }
 
     #[test]

@@ -174,9 +174,7 @@ pub enum AuthError {
     },
 
     /// A vault name is not `[A-Za-z0-9_-]+`.
-    #[error(
-        "{name:?} is not a vault name; vault names use only letters, digits, `_` and `-`"
-    )]
+    #[error("{name:?} is not a vault name; vault names use only letters, digits, `_` and `-`")]
     InvalidVaultName {
         /// The name given.
         name: String,

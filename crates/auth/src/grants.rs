@@ -257,7 +257,12 @@ impl HubDb {
             .map_err(AuthError::sql("revoking a client's tokens"))?;
         tx.commit()
             .map_err(AuthError::sql("disconnecting a client"))?;
-        tracing::info!(user_id, client_id, tokens_revoked = revoked, "disconnected a client");
+        tracing::info!(
+            user_id,
+            client_id,
+            tokens_revoked = revoked,
+            "disconnected a client"
+        );
         Ok(RevokedGrant {
             grant_removed: removed > 0,
             tokens_revoked: revoked,

@@ -127,7 +127,9 @@ pub enum OAuthError {
     RefreshTokenWithoutUser,
 
     /// Another request rotated the same refresh token at the same moment.
-    #[error("the refresh token was rotated by a concurrent request; use the newer token or sign in again")]
+    #[error(
+        "the refresh token was rotated by a concurrent request; use the newer token or sign in again"
+    )]
     RotationConflict,
 
     /// A refresh asked for scopes the grant never had.
@@ -193,9 +195,9 @@ impl OAuthError {
             }
             InvalidClientMetadata(_) => "invalid_client_metadata",
             InvalidRedirectUri { .. } => "invalid_redirect_uri",
-            RedirectUriNotRegistered { .. } | UnsupportedPkceMethod { .. } | InvalidCodeChallenge => {
-                "invalid_request"
-            }
+            RedirectUriNotRegistered { .. }
+            | UnsupportedPkceMethod { .. }
+            | InvalidCodeChallenge => "invalid_request",
             CodeNotFound
             | CodeExpired
             | CodeReplayed { .. }
@@ -233,7 +235,10 @@ mod tests {
         let unknown = OAuthError::UnknownClient {
             client_id: "c".into(),
         };
-        assert_eq!((unknown.error_code(), unknown.status()), ("invalid_client", 401));
+        assert_eq!(
+            (unknown.error_code(), unknown.status()),
+            ("invalid_client", 401)
+        );
         assert_eq!(OAuthError::CodeExpired.error_code(), "invalid_grant");
         assert_eq!(OAuthError::CodeExpired.status(), 400);
         let esc = OAuthError::ScopeEscalation {

@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn jti_is_read_from_the_payload() {
         let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"u","jti":"abc123"}"#);
-        assert_eq!(unverified_jti(&format!("h.{payload}.s")).as_deref(), Some("abc123"));
+        assert_eq!(
+            unverified_jti(&format!("h.{payload}.s")).as_deref(),
+            Some("abc123")
+        );
         let no_jti = URL_SAFE_NO_PAD.encode(r#"{"sub":"u"}"#);
         assert_eq!(unverified_jti(&format!("h.{no_jti}.s")), None);
         assert_eq!(unverified_jti("opaque-refresh-token"), None);

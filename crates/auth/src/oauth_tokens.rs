@@ -32,6 +32,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::auth_codes::Redemption;
 use crate::clients::ClientCredentials;
 use crate::clock::{format_timestamp, parse_timestamp, unix_seconds};
 use crate::db::HubDb;
@@ -44,7 +45,6 @@ use crate::tokens::{
     Audience, Claims, CreatedVia, TOKEN_COLUMNS, TokenRecord, infer_audience, new_jti,
     record_from_row,
 };
-use crate::auth_codes::Redemption;
 
 /// Lifetime of OAuth access tokens (15 minutes).
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
@@ -174,7 +174,11 @@ impl HubDb {
             Redemption::Redeemed(code) => code,
             Redemption::Replayed(code) => {
                 let revoked = self.revoke_family(&family_id_for_code(&code.code))?;
-                tracing::warn!(client_id = req.client_id, revoked, "refused a replayed authorization code and revoked its tokens");
+                tracing::warn!(
+                    client_id = req.client_id,
+                    revoked,
+                    "refused a replayed authorization code and revoked its tokens"
+                );
                 return Err(OAuthError::CodeReplayed { revoked }.into());
             }
         };
@@ -182,7 +186,11 @@ impl HubDb {
         if !unknown.is_empty() {
             return Err(OAuthError::UnknownScopes { scopes: unknown }.into());
         }
-        check_resource_audience(req.resource, issuer.bound_origins, &infer_audience(&code.scopes))?;
+        check_resource_audience(
+            req.resource,
+            issuer.bound_origins,
+            &infer_audience(&code.scopes),
+        )?;
         self.mint_oauth_pair(
             issuer,
             PairSpec {
@@ -247,7 +255,9 @@ impl HubDb {
         }
         self.lock()
             .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_token_hash = ?1 LIMIT 1"),
+                &format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE refresh_token_hash = ?1 LIMIT 1"
+                ),
                 [sha256_hex(plaintext)],
                 record_from_row,
             )
@@ -267,8 +277,7 @@ impl HubDb {
             .map_err(AuthError::sql("revoking a token family"))
     }
 
-    /// Signs the access token, then (in one transaction) spends the rotated row, if any, and
-    /// records the new refresh row.
+    /// Signs the access token, then records the refresh row (spending the rotated one, if any).
     fn mint_oauth_pair(
         &self,
         issuer: &TokenIssuer<'_>,
@@ -302,6 +311,45 @@ impl HubDb {
         let stamp = format_timestamp(now);
         let refresh_expires_at = format_timestamp(now + REFRESH_TOKEN_TTL);
 
+        self.record_refresh_row(
+            &spec,
+            &jti,
+            &sha256_hex(&refresh_token),
+            &stamp,
+            &refresh_expires_at,
+        )?;
+        tracing::info!(
+            client_id = spec.client_id,
+            user_id = spec.user_id,
+            jti = %jti,
+            aud = %audience,
+            rotated = spec.rotate_from.is_some(),
+            "issued OAuth tokens"
+        );
+        Ok(OAuthTokens {
+            access_token,
+            refresh_token,
+            scopes: spec.access_scopes,
+            audience,
+            jti,
+            family_id: spec.family_id,
+            refresh_expires_at,
+            claims,
+        })
+    }
+}
+
+impl HubDb {
+    /// In one transaction: spends the rotated row (a row someone else already spent is a
+    /// conflict) and inserts the new refresh row, shaped as the original writes it.
+    fn record_refresh_row(
+        &self,
+        spec: &PairSpec<'_>,
+        jti: &str,
+        refresh_hash: &str,
+        stamp: &str,
+        expires_at: &str,
+    ) -> Result<(), AuthError> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -326,39 +374,24 @@ impl HubDb {
                 spec.user_id,
                 spec.client_id,
                 spec.row_scopes.join(" "),
-                sha256_hex(&refresh_token),
+                refresh_hash,
                 spec.family_id,
-                refresh_expires_at,
+                expires_at,
                 stamp,
                 CreatedVia::OauthRefresh.as_str(),
             ],
         )
         .map_err(AuthError::sql("recording a refresh token"))?;
-        tx.commit().map_err(AuthError::sql("issuing OAuth tokens"))?;
-        tracing::info!(
-            client_id = spec.client_id,
-            user_id = spec.user_id,
-            jti = %jti,
-            aud = %audience,
-            rotated = spec.rotate_from.is_some(),
-            "issued OAuth tokens"
-        );
-        Ok(OAuthTokens {
-            access_token,
-            refresh_token,
-            scopes: spec.access_scopes,
-            audience,
-            jti,
-            family_id: spec.family_id,
-            refresh_expires_at,
-            claims,
-        })
+        tx.commit().map_err(AuthError::sql("issuing OAuth tokens"))
     }
 }
 
 /// The access token's scopes at refresh: the grant when none are asked for, else the requested
 /// subset (duplicates removed); anything beyond the grant is refused.
-fn narrowed_scopes(granted: &[String], requested: Option<&[String]>) -> Result<Vec<String>, OAuthError> {
+fn narrowed_scopes(
+    granted: &[String],
+    requested: Option<&[String]>,
+) -> Result<Vec<String>, OAuthError> {
     let Some(requested) = requested.filter(|r| !r.is_empty()) else {
         return Ok(granted.to_vec());
     };

@@ -122,7 +122,8 @@ fn oauth(result: Result<OAuthTokens, AuthError>) -> OAuthError {
 
 fn payload_keys(token: &str) -> Vec<String> {
     let part = token.split('.').nth(1).unwrap();
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap();
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).unwrap();
     let map: serde_json::Map<String, Value> = serde_json::from_slice(&bytes).unwrap();
     map.keys().cloned().collect()
 }
@@ -132,15 +133,29 @@ fn code_exchange_issues_the_originals_token_and_row_shapes() {
     let s = Setup::new();
     let code = s.code(&s.owner, VAULT_SCOPES);
     s.clock.advance(Duration::from_millis(1507));
-    let tokens = s.exchange(&code, Some("http://127.0.0.1:1939/vault/default/mcp")).unwrap();
+    let tokens = s
+        .exchange(&code, Some("http://127.0.0.1:1939/vault/default/mcp"))
+        .unwrap();
     assert_eq!(tokens.audience, "vault.default");
     assert_eq!(tokens.family_id, family_id_for_code(&code));
     assert_eq!(tokens.refresh_token.len(), 43);
     assert_eq!(
         payload_keys(&tokens.access_token),
-        ["scope", "client_id", "vault_scope", "sub", "iss", "iat", "exp", "aud", "jti"]
+        [
+            "scope",
+            "client_id",
+            "vault_scope",
+            "sub",
+            "iss",
+            "iat",
+            "exp",
+            "aud",
+            "jti"
+        ]
     );
-    let claims = s.validate(&tokens.access_token).expect("access token valid");
+    let claims = s
+        .validate(&tokens.access_token)
+        .expect("access token valid");
     assert_eq!(claims.scope, "vault:default:read vault:default:write");
     assert_eq!(claims.client_id.as_deref(), Some(s.client.as_str()));
     assert!(claims.vault_scope.is_empty(), "owner is unrestricted");
@@ -182,18 +197,27 @@ fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(second.scopes, first.scopes);
     assert!(s.validate(&second.access_token).is_ok());
     assert!(
-        matches!(s.validate(&first.access_token), Err(AuthFailure::Revoked { .. })),
+        matches!(
+            s.validate(&first.access_token),
+            Err(AuthFailure::Revoked { .. })
+        ),
         "the rotated pair's access token dies with its row"
     );
     let spent = s.db.token_record(&first.jti).unwrap().unwrap();
-    assert_eq!(spent.revoked_at.as_deref(), Some("2026-12-02T02:26:30.061Z"));
+    assert_eq!(
+        spent.revoked_at.as_deref(),
+        Some("2026-12-02T02:26:30.061Z")
+    );
 
     // The spent token again: refused, and the live descendant is revoked too.
     assert_eq!(
         oauth(s.refresh(&first.refresh_token, None)),
         OAuthError::RefreshTokenRevoked { revoked: 1 }
     );
-    assert!(matches!(s.validate(&second.access_token), Err(AuthFailure::Revoked { .. })));
+    assert!(matches!(
+        s.validate(&second.access_token),
+        Err(AuthFailure::Revoked { .. })
+    ));
     assert_eq!(
         oauth(s.refresh(&second.refresh_token, None)),
         OAuthError::RefreshTokenRevoked { revoked: 0 }
@@ -206,8 +230,14 @@ fn a_replayed_code_revokes_everything_it_issued() {
     let code = s.code(&s.owner, VAULT_SCOPES);
     let first = s.exchange(&code, None).unwrap();
     let rotated = s.refresh(&first.refresh_token, None).unwrap();
-    assert_eq!(oauth(s.exchange(&code, None)), OAuthError::CodeReplayed { revoked: 1 });
-    assert!(matches!(s.validate(&rotated.access_token), Err(AuthFailure::Revoked { .. })));
+    assert_eq!(
+        oauth(s.exchange(&code, None)),
+        OAuthError::CodeReplayed { revoked: 1 }
+    );
+    assert!(matches!(
+        s.validate(&rotated.access_token),
+        Err(AuthFailure::Revoked { .. })
+    ));
     assert!(matches!(
         oauth(s.refresh(&rotated.refresh_token, None)),
         OAuthError::RefreshTokenRevoked { .. }
@@ -221,18 +251,30 @@ fn escalation_at_refresh_is_refused_and_narrowing_allowed() {
     let wider: Vec<String> = vec!["vault:default:read".into(), "vault:default:admin".into()];
     assert_eq!(
         oauth(s.refresh(&first.refresh_token, Some(&wider))),
-        OAuthError::ScopeEscalation { scopes: vec!["vault:default:admin".into()] }
+        OAuthError::ScopeEscalation {
+            scopes: vec!["vault:default:admin".into()]
+        }
     );
     assert!(
-        s.db.token_record(&first.jti).unwrap().unwrap().revoked_at.is_none(),
+        s.db.token_record(&first.jti)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none(),
         "a refused refresh does not spend the token"
     );
     let narrower: Vec<String> = vec!["vault:default:read".into()];
     let narrowed = s.refresh(&first.refresh_token, Some(&narrower)).unwrap();
     assert_eq!(narrowed.scopes, narrower);
-    assert_eq!(s.validate(&narrowed.access_token).unwrap().scope, "vault:default:read");
+    assert_eq!(
+        s.validate(&narrowed.access_token).unwrap().scope,
+        "vault:default:read"
+    );
     let row = s.db.token_record(&narrowed.jti).unwrap().unwrap();
-    assert_eq!(row.scopes, VAULT_SCOPES, "the refresh row keeps the full grant");
+    assert_eq!(
+        row.scopes, VAULT_SCOPES,
+        "the refresh row keeps the full grant"
+    );
     let back = s.refresh(&narrowed.refresh_token, None).unwrap();
     assert_eq!(back.scopes, VAULT_SCOPES);
 }
@@ -247,12 +289,23 @@ fn resource_for_another_vault_is_refused_at_the_token_endpoint() {
     ));
     let tokens = s.exchange(&s.code(&s.owner, VAULT_SCOPES), None).unwrap();
     assert!(matches!(
-        oauth(s.refresh_as(&s.client, &tokens.refresh_token, None, Some("http://127.0.0.1:1939/vault/work/mcp"))),
+        oauth(s.refresh_as(
+            &s.client,
+            &tokens.refresh_token,
+            None,
+            Some("http://127.0.0.1:1939/vault/work/mcp")
+        )),
         OAuthError::InvalidTarget { .. }
     ));
-    assert!(s
-        .refresh_as(&s.client, &tokens.refresh_token, None, Some("http://127.0.0.1:1939/vault/default/mcp"))
-        .is_ok());
+    assert!(
+        s.refresh_as(
+            &s.client,
+            &tokens.refresh_token,
+            None,
+            Some("http://127.0.0.1:1939/vault/default/mcp")
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -268,27 +321,40 @@ fn undeclared_scopes_wrong_clients_and_expiry_are_refused() {
         oauth(s.refresh_as(&other, &tokens.refresh_token, None, None)),
         OAuthError::RefreshTokenClientMismatch
     );
-    assert_eq!(oauth(s.refresh("not-a-token", None)), OAuthError::RefreshTokenNotFound);
+    assert_eq!(
+        oauth(s.refresh("not-a-token", None)),
+        OAuthError::RefreshTokenNotFound
+    );
     assert!(matches!(
         oauth(s.refresh_as("ghost", &tokens.refresh_token, None, None)),
         OAuthError::UnknownClient { .. }
     ));
-    s.clock.advance(REFRESH_TOKEN_TTL + Duration::from_millis(1));
-    assert_eq!(oauth(s.refresh(&tokens.refresh_token, None)), OAuthError::RefreshTokenExpired);
+    s.clock
+        .advance(REFRESH_TOKEN_TTL + Duration::from_millis(1));
+    assert_eq!(
+        oauth(s.refresh(&tokens.refresh_token, None)),
+        OAuthError::RefreshTokenExpired
+    );
 }
 
 #[test]
 fn a_friends_token_carries_their_vaults() {
     let s = Setup::new();
     s.db.set_user_vaults(&s.friend, &["work"]).unwrap();
-    let tokens = s.exchange(&s.code(&s.friend, &["vault:work:read"]), None).unwrap();
+    let tokens = s
+        .exchange(&s.code(&s.friend, &["vault:work:read"]), None)
+        .unwrap();
     let claims = s.validate(&tokens.access_token).unwrap();
     assert_eq!(claims.vault_scope, vec!["work"]);
     assert_eq!(tokens.audience, "vault.work");
     // Assignments are re-read at refresh.
     s.db.set_user_vaults(&s.friend, &["work", "home"]).unwrap();
     let refreshed = s.refresh(&tokens.refresh_token, None).unwrap();
-    assert_eq!(refreshed.claims.vault_scope, vec!["home", "work"], "same instant: by name");
+    assert_eq!(
+        refreshed.claims.vault_scope,
+        vec!["home", "work"],
+        "same instant: by name"
+    );
 }
 
 #[test]
@@ -297,9 +363,8 @@ fn a_rotation_that_lost_a_race_is_a_conflict() {
     let tokens = s.exchange(&s.code(&s.owner, VAULT_SCOPES), None).unwrap();
     s.db.revoke_token(&tokens.jti).unwrap();
     let scopes: Vec<String> = VAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
-    let err = s
-        .db
-        .mint_oauth_pair(
+    let err =
+        s.db.mint_oauth_pair(
             &s.issuer(),
             PairSpec {
                 user_id: &s.owner,
@@ -311,8 +376,15 @@ fn a_rotation_that_lost_a_race_is_a_conflict() {
             },
         )
         .unwrap_err();
-    assert!(matches!(err, AuthError::OAuth(OAuthError::RotationConflict)), "{err:?}");
-    assert_eq!(row_strings(&s.db, "SELECT jti FROM tokens").len(), 1, "nothing inserted");
+    assert!(
+        matches!(err, AuthError::OAuth(OAuthError::RotationConflict)),
+        "{err:?}"
+    );
+    assert_eq!(
+        row_strings(&s.db, "SELECT jti FROM tokens").len(),
+        1,
+        "nothing inserted"
+    );
 }
 
 #[test]
@@ -321,30 +393,41 @@ fn revocation_follows_rfc_7009() {
     let none = ClientCredentials::default();
     let a = s.exchange(&s.code(&s.owner, VAULT_SCOPES), None).unwrap();
     assert_eq!(
-        s.db.revoke_oauth_token(&a.refresh_token, None, &s.client, &none).unwrap(),
+        s.db.revoke_oauth_token(&a.refresh_token, None, &s.client, &none)
+            .unwrap(),
         RevocationOutcome::Revoked { jti: a.jti.clone() }
     );
-    assert!(matches!(s.validate(&a.access_token), Err(AuthFailure::Revoked { .. })));
+    assert!(matches!(
+        s.validate(&a.access_token),
+        Err(AuthFailure::Revoked { .. })
+    ));
     assert_eq!(
-        s.db.revoke_oauth_token(&a.access_token, Some("access_token"), &s.client, &none).unwrap(),
+        s.db.revoke_oauth_token(&a.access_token, Some("access_token"), &s.client, &none)
+            .unwrap(),
         RevocationOutcome::AlreadyRevoked { jti: a.jti.clone() }
     );
 
     let b = s.exchange(&s.code(&s.owner, VAULT_SCOPES), None).unwrap();
     let other = approved_client(&s.db, "other", REDIRECT);
     assert_eq!(
-        s.db.revoke_oauth_token(&b.access_token, None, &other, &none).unwrap(),
+        s.db.revoke_oauth_token(&b.access_token, None, &other, &none)
+            .unwrap(),
         RevocationOutcome::OtherClient
     );
     assert!(s.validate(&b.access_token).is_ok());
     assert_eq!(
-        s.db.revoke_oauth_token(&b.access_token, Some("refresh_token"), &s.client, &none).unwrap(),
+        s.db.revoke_oauth_token(&b.access_token, Some("refresh_token"), &s.client, &none)
+            .unwrap(),
         RevocationOutcome::Revoked { jti: b.jti.clone() },
         "a wrong hint still finds the token"
     );
-    assert!(matches!(s.refresh(&b.refresh_token, None), Err(_)));
+    assert!(matches!(
+        oauth(s.refresh(&b.refresh_token, None)),
+        OAuthError::RefreshTokenRevoked { .. }
+    ));
     assert_eq!(
-        s.db.revoke_oauth_token("garbage", None, &s.client, &none).unwrap(),
+        s.db.revoke_oauth_token("garbage", None, &s.client, &none)
+            .unwrap(),
         RevocationOutcome::Unknown
     );
     assert!(matches!(

@@ -240,7 +240,10 @@ mod tests {
             assert!(!limiter.check_and_record("admin").is_allowed());
         }
         clock.advance(Duration::from_secs(599));
-        assert_eq!(limiter.check_and_record("admin").retry_after_secs(), Some(1));
+        assert_eq!(
+            limiter.check_and_record("admin").retry_after_secs(),
+            Some(1)
+        );
         clock.advance(Duration::from_secs(1));
         assert_eq!(
             limiter.check_and_record("admin"),
@@ -297,7 +300,11 @@ mod tests {
                 clock.advance(Duration::from_millis(1));
             }
         }
-        assert!(limiter.tracked_keys() <= MAX_KEYS, "{}", limiter.tracked_keys());
+        assert!(
+            limiter.tracked_keys() <= MAX_KEYS,
+            "{}",
+            limiter.tracked_keys()
+        );
         assert!(limiter.check_and_record("owner").is_allowed());
     }
 
@@ -311,7 +318,10 @@ mod tests {
             forwarded_client_address(Some(""), Some("198.51.100.1, 10.0.0.1")),
             "198.51.100.1"
         );
-        assert_eq!(forwarded_client_address(None, Some(" , 10.0.0.1")), "unknown");
+        assert_eq!(
+            forwarded_client_address(None, Some(" , 10.0.0.1")),
+            "unknown"
+        );
         assert_eq!(forwarded_client_address(None, None), "unknown");
     }
 }

@@ -25,7 +25,10 @@ pub const MAX_REDIRECT_URI_LEN: usize = 2048;
 
 /// Checks `uri` against the registration rules above. `hub_origins` are the hub's own origins
 /// (`http://192.168.1.5:1939`, …) for which plain `http` is allowed.
-pub fn validate_redirect_uri<S: AsRef<str>>(uri: &str, hub_origins: &[S]) -> Result<(), OAuthError> {
+pub fn validate_redirect_uri<S: AsRef<str>>(
+    uri: &str,
+    hub_origins: &[S],
+) -> Result<(), OAuthError> {
     let refuse = |reason: &str| OAuthError::InvalidRedirectUri {
         uri: uri.to_owned(),
         reason: reason.to_owned(),
@@ -36,7 +39,8 @@ pub fn validate_redirect_uri<S: AsRef<str>>(uri: &str, hub_origins: &[S]) -> Res
     if uri.trim() != uri {
         return Err(refuse("it has leading or trailing whitespace"));
     }
-    let parsed = Url::parse(uri).map_err(|e| refuse(&format!("it is not an absolute URL ({e})")))?;
+    let parsed =
+        Url::parse(uri).map_err(|e| refuse(&format!("it is not an absolute URL ({e})")))?;
     let scheme = parsed.scheme();
     if scheme != "https" && scheme != "http" {
         return Err(refuse(&format!(
@@ -44,7 +48,9 @@ pub fn validate_redirect_uri<S: AsRef<str>>(uri: &str, hub_origins: &[S]) -> Res
         )));
     }
     if parsed.fragment().is_some() {
-        return Err(refuse("it has a #fragment, which redirect URIs must not have"));
+        return Err(refuse(
+            "it has a #fragment, which redirect URIs must not have",
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(refuse("it carries a user name or password"));

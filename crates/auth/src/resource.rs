@@ -124,12 +124,18 @@ mod tests {
         let cases = [
             ("http://127.0.0.1:1939/vault/default/mcp", Some("default")),
             ("http://127.0.0.1:1939/vault/default/mcp/", Some("default")),
-            ("https://box.tail1234.ts.net/vault/work/mcp?x=1#f", Some("work")),
+            (
+                "https://box.tail1234.ts.net/vault/work/mcp?x=1#f",
+                Some("work"),
+            ),
             (
                 "https://box.tail1234.ts.net:443/vault/work/.well-known/oauth-protected-resource",
                 Some("work"),
             ),
-            ("http://127.0.0.1:1939/vault/my%5Fvault/mcp", Some("my_vault")),
+            (
+                "http://127.0.0.1:1939/vault/my%5Fvault/mcp",
+                Some("my_vault"),
+            ),
             ("http://127.0.0.1:1939/vault/%2F..%2Fadmin/mcp", None),
             ("http://127.0.0.1:1939/vault/%GG/mcp", None),
             ("http://127.0.0.1:1939/vault/default/other", None),
@@ -166,7 +172,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             got,
-            vec!["vault:default:read", "vault:default:write", "vault:default:admin"]
+            vec![
+                "vault:default:read",
+                "vault:default:write",
+                "vault:default:admin"
+            ]
         );
         assert_eq!(
             narrow_to_resource_vault(&got, "default", "r").unwrap(),

@@ -357,28 +357,48 @@ mod tests {
         assert_eq!(named_vault_scope("vault:work:read"), Some(("work", "read")));
         assert_eq!(named_vault_scope("vault:work:delete"), None);
         assert_eq!(named_vault_scope("vault:../x:read"), None);
-        assert_eq!(vault_scope_name("vault:my_vault-2:admin"), Some("my_vault-2"));
+        assert_eq!(
+            vault_scope_name("vault:my_vault-2:admin"),
+            Some("my_vault-2")
+        );
         assert_eq!(unnamed_vault_verb("vault:write"), Some("write"));
         assert_eq!(unnamed_vault_verb("vault:work:write"), None);
         assert!(is_vault_admin_scope("vault:work:admin"));
         assert!(!is_vault_admin_scope("vault:admin"));
-        for bad in ["vault:work:ADMIN", "vault::admin", "vault:work:read:admin", "VAULT:work:admin"] {
+        for bad in [
+            "vault:work:ADMIN",
+            "vault::admin",
+            "vault:work:read:admin",
+            "VAULT:work:admin",
+        ] {
             assert!(!is_well_formed_or_non_vault_scope(bad), "{bad}");
         }
-        for good in ["vault:work:admin", "vault:read", "vault", "scribe:transcribe", "x:y:z"] {
+        for good in [
+            "vault:work:admin",
+            "vault:read",
+            "vault",
+            "scribe:transcribe",
+            "x:y:z",
+        ] {
             assert!(is_well_formed_or_non_vault_scope(good), "{good}");
         }
     }
 
     #[test]
     fn explanations_cover_named_and_display_forms() {
-        assert_eq!(explain_scope("vault:work:read"), explain_scope("vault:read"));
+        assert_eq!(
+            explain_scope("vault:work:read"),
+            explain_scope("vault:read")
+        );
         assert_eq!(explain_scope("vault:*:admin"), explain_scope("vault:admin"));
         assert!(explain_scope("runner:admin").is_none());
         assert!(scope_is_admin("vault:work:admin"));
         assert!(scope_is_admin("hub:admin"));
         assert!(!scope_is_admin("vault:work:write"));
-        assert!(!scope_is_admin("runner:admin"), "module scopes are not admin here");
+        assert!(
+            !scope_is_admin("runner:admin"),
+            "module scopes are not admin here"
+        );
         assert!(is_requestable_scope("hub:admin"));
         assert!(!is_requestable_scope("parachute:host:admin"));
     }
@@ -397,7 +417,10 @@ mod tests {
             vec!["bogus:x", "vault:a:b:c"]
         );
         assert_eq!(registry.declared().len(), 14);
-        assert_eq!(registry.declared().last().map(String::as_str), Some("agent:run"));
+        assert_eq!(
+            registry.declared().last().map(String::as_str),
+            Some("agent:run")
+        );
     }
 
     #[test]

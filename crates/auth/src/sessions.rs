@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(db.find_session("nope").unwrap(), None);
 
         clock.advance(SESSION_TTL);
-        assert!(db.find_session(&session.id).unwrap().is_some(), "valid at expiry");
+        assert!(
+            db.find_session(&session.id).unwrap().is_some(),
+            "valid at expiry"
+        );
         clock.advance(Duration::from_millis(1));
         assert_eq!(db.find_session(&session.id).unwrap(), None);
         assert_eq!(db.delete_expired_sessions().unwrap(), 1);

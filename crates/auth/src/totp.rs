@@ -160,7 +160,11 @@ mod tests {
             (1_234_567_890, "005924"),
             (2_000_000_000, "279037"),
         ] {
-            assert_eq!(totp_code(RFC_SECRET, from_unix_seconds(t)).unwrap(), code, "t={t}");
+            assert_eq!(
+                totp_code(RFC_SECRET, from_unix_seconds(t)).unwrap(),
+                code,
+                "t={t}"
+            );
         }
     }
 
@@ -168,13 +172,30 @@ mod tests {
     fn one_step_of_drift_either_way_and_no_more() {
         let now = from_unix_seconds(1_111_111_111); // step 37037037
         let step = 37_037_037u64;
-        for (offset, want) in [(-60i64, None), (-30, Some(step - 1)), (0, Some(step)), (30, Some(step + 1)), (60, None)] {
+        for (offset, want) in [
+            (-60i64, None),
+            (-30, Some(step - 1)),
+            (0, Some(step)),
+            (30, Some(step + 1)),
+            (60, None),
+        ] {
             let code = totp_code(RFC_SECRET, from_unix_seconds(1_111_111_111 + offset)).unwrap();
-            assert_eq!(matching_step(RFC_SECRET, &code, now).unwrap(), want, "offset {offset}");
+            assert_eq!(
+                matching_step(RFC_SECRET, &code, now).unwrap(),
+                want,
+                "offset {offset}"
+            );
         }
-        assert_eq!(matching_step(RFC_SECRET, "050 471", now).unwrap(), Some(step));
+        assert_eq!(
+            matching_step(RFC_SECRET, "050 471", now).unwrap(),
+            Some(step)
+        );
         for junk in ["", "05047", "0504711", "+50471", "abcdef"] {
-            assert_eq!(matching_step(RFC_SECRET, junk, now).unwrap(), None, "{junk:?}");
+            assert_eq!(
+                matching_step(RFC_SECRET, junk, now).unwrap(),
+                None,
+                "{junk:?}"
+            );
         }
     }
 
@@ -182,21 +203,38 @@ mod tests {
     fn secrets_are_20_bytes_of_base32_and_bad_ones_are_refused() {
         let secret = generate_totp_secret();
         assert_eq!(secret.len(), 32);
-        assert!(secret.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)));
+        assert!(
+            secret
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+        );
         assert_ne!(secret, generate_totp_secret());
         assert!(check_totp_secret(&secret).is_ok());
         assert!(check_totp_secret(&secret.to_lowercase()).is_ok());
-        assert!(matches!(check_totp_secret("ABC"), Err(AuthError::InvalidTotpSecret(_))));
-        assert!(matches!(check_totp_secret("!!!!"), Err(AuthError::InvalidTotpSecret(_))));
+        assert!(matches!(
+            check_totp_secret("ABC"),
+            Err(AuthError::InvalidTotpSecret(_))
+        ));
+        assert!(matches!(
+            check_totp_secret("!!!!"),
+            Err(AuthError::InvalidTotpSecret(_))
+        ));
     }
 
     #[test]
     fn otpauth_uri_names_the_issuer_and_account() {
         let uri = otpauth_uri(RFC_SECRET, "alice").unwrap();
-        assert!(uri.starts_with("otpauth://totp/Parachute%20Hub:alice?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Parachute%20Hub:alice?"),
+            "{uri}"
+        );
         assert!(uri.contains(&format!("secret={RFC_SECRET}")), "{uri}");
         assert!(uri.contains("issuer=Parachute%20Hub"), "{uri}");
-        assert!(otpauth_uri(RFC_SECRET, "odd:name").unwrap().contains("odd_name"));
+        assert!(
+            otpauth_uri(RFC_SECRET, "odd:name")
+                .unwrap()
+                .contains("odd_name")
+        );
     }
 
     #[test]
@@ -207,12 +245,20 @@ mod tests {
         for code in &codes {
             assert_eq!(code.len(), 11);
             assert_eq!(&code[5..6], "-");
-            assert!(code.replace('-', "").chars().all(|c| BACKUP_CODE_ALPHABET.contains(c)), "{code}");
+            assert!(
+                code.replace('-', "")
+                    .chars()
+                    .all(|c| BACKUP_CODE_ALPHABET.contains(c)),
+                "{code}"
+            );
         }
         assert!(hashes[0].starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_eq!(backup_code_index(&codes[3], &hashes), Some(3));
         assert_eq!(
-            backup_code_index(&format!(" {} ", codes[7].to_uppercase().replace('-', " ")), &hashes),
+            backup_code_index(
+                &format!(" {} ", codes[7].to_uppercase().replace('-', " ")),
+                &hashes
+            ),
             Some(7)
         );
         assert_eq!(backup_code_index("zzzzz-zzzzz", &hashes), None);

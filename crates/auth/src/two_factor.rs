@@ -112,7 +112,10 @@ fn parse_backup_hashes(username: &str, raw: Option<String>) -> Vec<String> {
     }
 }
 
-fn read_two_factor(conn: &rusqlite::Connection, user_id: &str) -> Result<StoredTwoFactor, AuthError> {
+fn read_two_factor(
+    conn: &rusqlite::Connection,
+    user_id: &str,
+) -> Result<StoredTwoFactor, AuthError> {
     conn.query_row(
         "SELECT username, totp_secret, totp_backup_codes, totp_enrolled_at FROM users WHERE id = ?1",
         [user_id],
@@ -152,12 +155,17 @@ fn claim_step(
 ) -> Result<bool, AuthError> {
     let key = last_step_key(user_id);
     let last: Option<String> = tx
-        .query_row("SELECT value FROM hub_settings WHERE key = ?1", [&key], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT value FROM hub_settings WHERE key = ?1",
+            [&key],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(AuthError::sql("reading the last two-factor step"))?;
-    if last.and_then(|v| v.parse::<u64>().ok()).is_some_and(|last| step <= last) {
+    if last
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|last| step <= last)
+    {
         return Ok(false);
     }
     tx.execute(
@@ -223,8 +231,11 @@ impl HubDb {
                 username: stored.username,
             });
         }
-        tx.execute("DELETE FROM hub_settings WHERE key = ?1", [last_step_key(user_id)])
-            .map_err(AuthError::sql("enrolling two-factor"))?;
+        tx.execute(
+            "DELETE FROM hub_settings WHERE key = ?1",
+            [last_step_key(user_id)],
+        )
+        .map_err(AuthError::sql("enrolling two-factor"))?;
         if !claim_step(&tx, user_id, step, &stamp)? {
             return Err(AuthError::TotpConfirmationFailed);
         }
@@ -235,7 +246,8 @@ impl HubDb {
             rusqlite::params![normalize_totp_secret(secret), hashes_json, stamp, user_id],
         )
         .map_err(AuthError::sql("enrolling two-factor"))?;
-        tx.commit().map_err(AuthError::sql("enrolling two-factor"))?;
+        tx.commit()
+            .map_err(AuthError::sql("enrolling two-factor"))?;
         tracing::info!(username = %stored.username, "turned two-factor sign-in on");
         Ok(Enrolment {
             backup_codes,
@@ -259,9 +271,13 @@ impl HubDb {
             rusqlite::params![stamp, user_id],
         )
         .map_err(AuthError::sql("turning two-factor off"))?;
-        tx.execute("DELETE FROM hub_settings WHERE key = ?1", [last_step_key(user_id)])
+        tx.execute(
+            "DELETE FROM hub_settings WHERE key = ?1",
+            [last_step_key(user_id)],
+        )
+        .map_err(AuthError::sql("turning two-factor off"))?;
+        tx.commit()
             .map_err(AuthError::sql("turning two-factor off"))?;
-        tx.commit().map_err(AuthError::sql("turning two-factor off"))?;
         let was_on = stored.secret.is_some();
         if was_on {
             tracing::info!(username = %stored.username, "turned two-factor sign-in off");

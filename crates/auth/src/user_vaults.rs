@@ -182,8 +182,18 @@ mod tests {
                 "SELECT user_id, vault_name, role, created_at FROM user_vaults ORDER BY vault_name"
             ),
             vec![
-                vec![friend.clone(), "default".into(), "write".into(), "2026-12-02T02:30:00.000Z".into()],
-                vec![friend.clone(), "work".into(), "write".into(), "2026-12-02T02:30:00.000Z".into()],
+                vec![
+                    friend.clone(),
+                    "default".into(),
+                    "write".into(),
+                    "2026-12-02T02:30:00.000Z".into()
+                ],
+                vec![
+                    friend.clone(),
+                    "work".into(),
+                    "write".into(),
+                    "2026-12-02T02:30:00.000Z".into()
+                ],
             ]
         );
         assert_eq!(db.user_vaults(&friend).unwrap(), vec!["default", "work"]);
@@ -220,7 +230,10 @@ mod tests {
         db.lock()
             .execute("UPDATE user_vaults SET role = 'owner?'", [])
             .unwrap();
-        assert_eq!(db.vault_verbs_for_user(&friend, "work").unwrap(), Some(&[][..]));
+        assert_eq!(
+            db.vault_verbs_for_user(&friend, "work").unwrap(),
+            Some(&[][..])
+        );
 
         assert!(db.vault_scope_for_user(&owner).unwrap().is_empty());
         assert_eq!(db.vault_scope_for_user(&friend).unwrap(), vec!["work"]);

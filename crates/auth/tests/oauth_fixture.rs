@@ -125,10 +125,18 @@ fn the_family_the_original_revoked_stays_revoked() {
             "{pointer}"
         );
     }
-    assert_eq!(fx.rows("SELECT * FROM tokens ORDER BY jti"), before, "nothing changed");
+    assert_eq!(
+        fx.rows("SELECT * FROM tokens ORDER BY jti"),
+        before,
+        "nothing changed"
+    );
     // Another client presenting the live token is refused without spending it.
     assert_eq!(
-        oauth_err(refresh(&fx, REVOKED_CLIENT, &secret("/live_client/refresh_token"))),
+        oauth_err(refresh(
+            &fx,
+            REVOKED_CLIENT,
+            &secret("/live_client/refresh_token")
+        )),
         OAuthError::RefreshTokenClientMismatch
     );
     assert_eq!(revoked_at(&fx, "NAcRCO6LCKHorpQuzFADUg"), None);
@@ -151,8 +159,14 @@ fn the_pending_client_cannot_get_a_code() {
     let pending = fx.db.clients_with_status(ClientStatus::Pending).unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].client_id, PENDING_CLIENT);
-    assert_eq!(pending[0].client_name.as_deref(), Some("pending fixture client"));
-    assert_eq!(pending[0].redirect_uris, vec!["http://127.0.0.1:33419/callback"]);
+    assert_eq!(
+        pending[0].client_name.as_deref(),
+        Some("pending fixture client")
+    );
+    assert_eq!(
+        pending[0].redirect_uris,
+        vec!["http://127.0.0.1:33419/callback"]
+    );
 
     let mut req = code_request(PENDING_CLIENT, ADMIN_ID, &["vault:default:read"]);
     req.redirect_uri = "http://127.0.0.1:33419/callback".to_owned();
@@ -161,12 +175,20 @@ fn the_pending_client_cannot_get_a_code() {
         matches!(&err, AuthError::OAuth(OAuthError::ClientNotApproved { client_id }) if client_id == PENDING_CLIENT),
         "{err:?}"
     );
-    assert!(fx.rows(&format!("SELECT code FROM auth_codes WHERE client_id = '{PENDING_CLIENT}'")).is_empty());
+    assert!(
+        fx.rows(&format!(
+            "SELECT code FROM auth_codes WHERE client_id = '{PENDING_CLIENT}'"
+        ))
+        .is_empty()
+    );
     let err = fx
         .db
         .authenticate_client(PENDING_CLIENT, &ClientCredentials::default(), true)
         .unwrap_err();
-    assert!(err.to_string().contains("parachute auth approve-client"), "{err}");
+    assert!(
+        err.to_string().contains("parachute auth approve-client"),
+        "{err}"
+    );
 
     // Approved clients the original registered read back as it stored them.
     let live = fx.db.require_client(LIVE_CLIENT).unwrap();
@@ -181,25 +203,45 @@ fn the_admins_session_cookie_finds_its_session() {
     let fx = OAuthFixture::open();
     let cookie = secret("/admin_session_cookie/parachute_hub_session");
     let header = format!("parachute_hub_session={cookie}");
-    let session = fx.db.session_from_cookie(Some(&header)).unwrap().expect("live session");
+    let session = fx
+        .db
+        .session_from_cookie(Some(&header))
+        .unwrap()
+        .expect("live session");
     assert_eq!(session.user_id, ADMIN_ID);
     assert_eq!(session.expires_at, "2026-12-03T02:25:49.809Z");
     for listed in secrets()["sessions_in_db"].as_array().unwrap() {
-        let found = fx.db.find_session(listed["id"].as_str().unwrap()).unwrap().unwrap();
+        let found = fx
+            .db
+            .find_session(listed["id"].as_str().unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(found.created_at, listed["created_at"].as_str().unwrap());
     }
-    fx.clock.set(parachute_auth::parse_timestamp("2026-12-03T02:25:49.810Z").unwrap());
-    assert_eq!(fx.db.session_from_cookie(Some(&header)).unwrap(), None, "expired");
+    fx.clock
+        .set(parachute_auth::parse_timestamp("2026-12-03T02:25:49.810Z").unwrap());
+    assert_eq!(
+        fx.db.session_from_cookie(Some(&header)).unwrap(),
+        None,
+        "expired"
+    );
 }
 
 #[test]
 fn alice_verifies_with_her_totp_code_or_each_backup_code_once() {
     let fx = OAuthFixture::open();
-    assert!(fx.db.verify_password("alice", &secret("/users/alice/password")).unwrap());
+    assert!(
+        fx.db
+            .verify_password("alice", &secret("/users/alice/password"))
+            .unwrap()
+    );
     let status = fx.db.two_factor_status(ALICE_ID).unwrap();
     assert!(status.enrolled);
     assert_eq!(status.backup_codes_remaining, 10);
-    assert_eq!(status.enrolled_at.as_deref(), Some("2026-12-02T02:26:02.865Z"));
+    assert_eq!(
+        status.enrolled_at.as_deref(),
+        Some("2026-12-02T02:26:02.865Z")
+    );
     assert_eq!(
         fx.db.verify_second_factor(ADMIN_ID, "123456").unwrap(),
         SecondFactorCheck::NotEnrolled
@@ -208,9 +250,18 @@ fn alice_verifies_with_her_totp_code_or_each_backup_code_once() {
     let totp_secret = secret("/users/alice/totp_secret_base32");
     let code = rfc6238_code(&totp_secret, unix(FIXTURE_NOW));
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
-    assert_eq!(fx.db.verify_second_factor(ALICE_ID, &wrong).unwrap(), SecondFactorCheck::Rejected);
-    assert_eq!(fx.db.verify_second_factor(ALICE_ID, &code).unwrap(), SecondFactorCheck::AcceptedTotp);
-    assert_eq!(fx.db.verify_second_factor(ALICE_ID, &code).unwrap(), SecondFactorCheck::Replayed);
+    assert_eq!(
+        fx.db.verify_second_factor(ALICE_ID, &wrong).unwrap(),
+        SecondFactorCheck::Rejected
+    );
+    assert_eq!(
+        fx.db.verify_second_factor(ALICE_ID, &code).unwrap(),
+        SecondFactorCheck::AcceptedTotp
+    );
+    assert_eq!(
+        fx.db.verify_second_factor(ALICE_ID, &code).unwrap(),
+        SecondFactorCheck::Replayed
+    );
     let yesterday = rfc6238_code(&totp_secret, unix(FIXTURE_NOW) - 3600);
     assert_eq!(
         fx.db.verify_second_factor(ALICE_ID, &yesterday).unwrap(),
@@ -222,14 +273,27 @@ fn alice_verifies_with_her_totp_code_or_each_backup_code_once() {
     for (used, code) in backups.iter().take(3).enumerate() {
         assert_eq!(
             fx.db.verify_second_factor(ALICE_ID, code).unwrap(),
-            SecondFactorCheck::AcceptedBackupCode { remaining: 9 - used }
+            SecondFactorCheck::AcceptedBackupCode {
+                remaining: 9 - used
+            }
         );
-        assert_eq!(fx.db.verify_second_factor(ALICE_ID, code).unwrap(), SecondFactorCheck::Rejected);
+        assert_eq!(
+            fx.db.verify_second_factor(ALICE_ID, code).unwrap(),
+            SecondFactorCheck::Rejected
+        );
     }
     // What we wrote back is still the original's encoding: a JSON array of PHC strings.
-    let shape = fx.shape_of(&format!("SELECT totp_backup_codes FROM users WHERE id = '{ALICE_ID}'"));
+    let shape = fx.shape_of(&format!(
+        "SELECT totp_backup_codes FROM users WHERE id = '{ALICE_ID}'"
+    ));
     assert_eq!(shape[0].1, "text json array of text argon2id");
-    assert_eq!(fx.db.two_factor_status(ALICE_ID).unwrap().backup_codes_remaining, 7);
+    assert_eq!(
+        fx.db
+            .two_factor_status(ALICE_ID)
+            .unwrap()
+            .backup_codes_remaining,
+        7
+    );
 }
 
 #[test]
@@ -241,36 +305,57 @@ fn grants_and_used_codes_read_back() {
     assert_eq!(grants[0].client_name.as_deref(), Some("bar mcp client"));
     assert_eq!(
         grants[0].grant.scopes,
-        vec!["vault:default:admin", "vault:default:read", "vault:default:write"]
+        vec![
+            "vault:default:admin",
+            "vault:default:read",
+            "vault:default:write"
+        ]
     );
     assert_eq!(grants[1].grant.granted_at, "2026-12-02T02:25:30.059Z");
-    assert!(fx
-        .db
-        .is_covered_by_grant(ADMIN_ID, REVOKED_CLIENT, &["hub:admin", "vault:default:read"])
-        .unwrap());
-    assert!(!fx
-        .db
-        .is_covered_by_grant(ADMIN_ID, LIVE_CLIENT, &["hub:admin"])
-        .unwrap());
-    assert!(fx
-        .db
-        .is_covered_by_client_name_grant(ADMIN_ID, "bar mcp client", &["vault:default:admin"])
-        .unwrap());
+    assert!(
+        fx.db
+            .is_covered_by_grant(
+                ADMIN_ID,
+                REVOKED_CLIENT,
+                &["hub:admin", "vault:default:read"]
+            )
+            .unwrap()
+    );
+    assert!(
+        !fx.db
+            .is_covered_by_grant(ADMIN_ID, LIVE_CLIENT, &["hub:admin"])
+            .unwrap()
+    );
+    assert!(
+        fx.db
+            .is_covered_by_client_name_grant(ADMIN_ID, "bar mcp client", &["vault:default:admin"])
+            .unwrap()
+    );
 
     let code = "CySp8ZrWqzQGSar2SbkSLQznUaZp1_hz3tBZGigRoyM";
     let stored = fx.db.auth_code(code).unwrap().unwrap();
     assert_eq!(stored.client_id, LIVE_CLIENT);
     assert_eq!(stored.used_at.as_deref(), Some("2026-12-02T02:25:56.547Z"));
     assert_eq!(stored.code_challenge_method, "S256");
-    let again = fx.db.redeem_auth_code(code, LIVE_CLIENT, REDIRECT, "whatever").unwrap();
-    assert!(matches!(again, Redemption::Replayed(_)), "a used code stays used");
+    let again = fx
+        .db
+        .redeem_auth_code(code, LIVE_CLIENT, REDIRECT, "whatever")
+        .unwrap();
+    assert!(
+        matches!(again, Redemption::Replayed(_)),
+        "a used code stays used"
+    );
     // Its family was a random UUID of the original, so a replay finds nothing to revoke there.
     let origins = vec![ISSUER.to_owned()];
     let registry = ScopeRegistry::first_party();
     let err = fx
         .db
         .exchange_authorization_code(
-            &TokenIssuer { issuer: ISSUER, bound_origins: &origins, registry: &registry },
+            &TokenIssuer {
+                issuer: ISSUER,
+                bound_origins: &origins,
+                registry: &registry,
+            },
             &CodeExchange {
                 code,
                 client_id: LIVE_CLIENT,
@@ -281,7 +366,13 @@ fn grants_and_used_codes_read_back() {
             },
         )
         .unwrap_err();
-    assert!(matches!(err, AuthError::OAuth(OAuthError::CodeReplayed { revoked: 0 })), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            AuthError::OAuth(OAuthError::CodeReplayed { revoked: 0 })
+        ),
+        "{err:?}"
+    );
     assert_eq!(revoked_at(&fx, "NAcRCO6LCKHorpQuzFADUg"), None);
 }
 
@@ -312,12 +403,20 @@ fn write_our_rows(fx: &OAuthFixture) -> OurRows {
         .unwrap();
     assert!(db.approve_client(&reg.client.client_id).unwrap());
     let client_id = reg.client.client_id.clone();
-    let mut req = code_request(&client_id, ADMIN_ID, &["vault:default:read", "vault:default:write"]);
+    let mut req = code_request(
+        &client_id,
+        ADMIN_ID,
+        &["vault:default:read", "vault:default:write"],
+    );
     req.redirect_uri = "http://127.0.0.1:40000/callback".to_owned();
     let code = db.issue_authorization_code(&req).unwrap().code;
     let origins = vec![ISSUER.to_owned()];
     let registry = ScopeRegistry::first_party();
-    let issuer = TokenIssuer { issuer: ISSUER, bound_origins: &origins, registry: &registry };
+    let issuer = TokenIssuer {
+        issuer: ISSUER,
+        bound_origins: &origins,
+        registry: &registry,
+    };
     let first = db
         .exchange_authorization_code(
             &issuer,
@@ -347,7 +446,8 @@ fn write_our_rows(fx: &OAuthFixture) -> OurRows {
         .unwrap();
     let pending = db.begin_two_factor_enrolment(&user_id).unwrap();
     let code_now = rfc6238_code(&pending.secret, unix(FIXTURE_NOW));
-    db.confirm_two_factor_enrolment(&user_id, &pending.secret, &code_now).unwrap();
+    db.confirm_two_factor_enrolment(&user_id, &pending.secret, &code_now)
+        .unwrap();
     OurRows {
         client_id,
         code,
@@ -365,18 +465,26 @@ fn rows_we_write_have_exactly_the_shape_of_the_originals_rows() {
     let pairs = [
         (
             format!("SELECT * FROM clients WHERE client_id = '{LIVE_CLIENT}'"),
-            format!("SELECT * FROM clients WHERE client_id = '{}'", ours.client_id),
+            format!(
+                "SELECT * FROM clients WHERE client_id = '{}'",
+                ours.client_id
+            ),
         ),
         (
-            "SELECT * FROM auth_codes WHERE code = 'CySp8ZrWqzQGSar2SbkSLQznUaZp1_hz3tBZGigRoyM'".to_owned(),
+            "SELECT * FROM auth_codes WHERE code = 'CySp8ZrWqzQGSar2SbkSLQznUaZp1_hz3tBZGigRoyM'"
+                .to_owned(),
             format!("SELECT * FROM auth_codes WHERE code = '{}'", ours.code),
         ),
         (
             format!("SELECT * FROM grants WHERE client_id = '{LIVE_CLIENT}'"),
-            format!("SELECT * FROM grants WHERE client_id = '{}'", ours.client_id),
+            format!(
+                "SELECT * FROM grants WHERE client_id = '{}'",
+                ours.client_id
+            ),
         ),
         (
-            "SELECT * FROM sessions WHERE id = '1QOLboEvEu6jVYcJtd5blxLrgK0P0hbg2Rrr6_j6mMA'".to_owned(),
+            "SELECT * FROM sessions WHERE id = '1QOLboEvEu6jVYcJtd5blxLrgK0P0hbg2Rrr6_j6mMA'"
+                .to_owned(),
             format!("SELECT * FROM sessions WHERE id = '{}'", ours.session_id),
         ),
         (
@@ -405,13 +513,19 @@ fn rows_we_write_have_exactly_the_shape_of_the_originals_rows() {
         assert_eq!(mine, theirs, "\n ours:   {ours_sql}\n theirs: {theirs_sql}");
     }
     // Spot-check shapes that matter most for switching back.
-    let token = fx.shape_of(&format!("SELECT * FROM tokens WHERE jti = '{}'", ours.live_jti));
+    let token = fx.shape_of(&format!(
+        "SELECT * FROM tokens WHERE jti = '{}'",
+        ours.live_jti
+    ));
     let get = |name: &str| token.iter().find(|(n, _)| n == name).unwrap().1.clone();
     assert_eq!(get("refresh_token_hash"), "text sha256 hex");
     assert_eq!(get("family_id"), "text uuid");
     assert_eq!(get("created_via"), "text text \"oauth_refresh\"");
     assert_eq!(get("subject"), "null");
-    let secret_len = fx.rows(&format!("SELECT length(totp_secret) FROM users WHERE id = '{}'", ours.user_id));
+    let secret_len = fx.rows(&format!(
+        "SELECT length(totp_secret) FROM users WHERE id = '{}'",
+        ours.user_id
+    ));
     assert_eq!(secret_len[0][0].2, "32");
 }
 
@@ -421,8 +535,18 @@ fn our_whole_flow_on_the_originals_database_validates_with_its_key() {
     let ours = write_our_rows(&fx);
     let record = fx.db.token_record(&ours.live_jti).unwrap().unwrap();
     assert_eq!(record.client_id, ours.client_id);
-    assert_eq!(record.scopes, vec!["vault:default:read", "vault:default:write"]);
-    assert!(fx.db.token_record(&ours.spent_jti).unwrap().unwrap().revoked_at.is_some());
+    assert_eq!(
+        record.scopes,
+        vec!["vault:default:read", "vault:default:write"]
+    );
+    assert!(
+        fx.db
+            .token_record(&ours.spent_jti)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
     assert_eq!(fx.db.list_grants(ADMIN_ID).unwrap().len(), 3);
     // The original's signing key signed our tokens (no new key was made).
     assert_eq!(fx.rows("SELECT kid FROM signing_keys").len(), 1);

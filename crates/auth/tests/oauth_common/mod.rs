@@ -139,7 +139,11 @@ pub fn shape(kind: &str, text: &str) -> String {
         "timestamp".to_owned()
     } else if uuid::Uuid::parse_str(text).is_ok_and(|u| u.hyphenated().to_string() == text) {
         "uuid".to_owned()
-    } else if text.len() == 64 && text.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) {
+    } else if text.len() == 64
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    {
         "sha256 hex".to_owned()
     } else if text.starts_with("[\"") && serde_json::from_str::<Vec<String>>(text).is_ok() {
         let items: Vec<String> = serde_json::from_str(text).unwrap();
@@ -152,7 +156,11 @@ pub fn shape(kind: &str, text: &str) -> String {
         "url".to_owned()
     } else if !text.is_empty() && b64url(text) && (text.len() == 43 || text.len() == 22) {
         format!("base64url{}", text.len())
-    } else if text.len() == 32 && text.bytes().all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c)) {
+    } else if text.len() == 32
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c))
+    {
         "base32 of 20 bytes".to_owned()
     } else if text.contains(':') {
         "scopes".to_owned()
@@ -228,7 +236,11 @@ fn rfc6238_helper_matches_the_rfc_vectors() {
     // RFC 6238 appendix B, SHA-1 seed "12345678901234567890" (base32 below), last 6 digits.
     let seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     assert_eq!(base32_decode(seed), b"12345678901234567890");
-    for (t, code) in [(59, "287082"), (1_111_111_109, "081804"), (20_000_000_000, "353130")] {
+    for (t, code) in [
+        (59, "287082"),
+        (1_111_111_109, "081804"),
+        (20_000_000_000, "353130"),
+    ] {
         assert_eq!(rfc6238_code(seed, t), code, "t={t}");
     }
 }
