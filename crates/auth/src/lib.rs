@@ -15,7 +15,7 @@
 //! - OAuth clients ([`clients`], redirect URI rules in [`redirect_uri`]), authorization codes
 //!   ([`auth_codes`]), remembered consent ([`grants`]), the token endpoint's code exchange and
 //!   refresh rotation ([`oauth_tokens`]) and RFC 7009 revocation ([`oauth_revoke`]), with the
-//!   refusals in [`oauth_error`];
+//!   refusals in [`oauth_error`]; when the consent page may be skipped ([`consent`]);
 //! - the scope vocabulary ([`scopes`]), RFC 8707 resource binding ([`resource`]) and who may
 //!   hand out what ([`attenuation`]);
 //! - TOTP and backup codes ([`totp`]) and their storage on the user ([`two_factor`]).
@@ -29,6 +29,7 @@ pub mod auth_codes;
 pub mod bootstrap;
 pub mod clients;
 pub mod clock;
+pub mod consent;
 pub mod cookies;
 pub mod csrf;
 pub mod db;

@@ -187,6 +187,18 @@ pub fn unnamed_vault_verb(scope: &str) -> Option<&str> {
         .filter(|verb| VAULT_VERBS.contains(verb))
 }
 
+/// The request's scopes after the person picked `vault` on the consent page: every unnamed
+/// `vault:<verb>` becomes `vault:<vault>:<verb>`; everything else is kept as it is.
+pub fn pick_vault<S: AsRef<str>>(scopes: &[S], vault: &str) -> Vec<String> {
+    scopes
+        .iter()
+        .map(|s| match unnamed_vault_verb(s.as_ref()) {
+            Some(verb) => format!("vault:{vault}:{verb}"),
+            None => s.as_ref().to_owned(),
+        })
+        .collect()
+}
+
 /// Whether `scope` is `vault:<name>:admin`.
 pub fn is_vault_admin_scope(scope: &str) -> bool {
     named_vault_scope(scope).is_some_and(|(_, verb)| verb == "admin")
@@ -382,6 +394,17 @@ mod tests {
         ] {
             assert!(is_well_formed_or_non_vault_scope(good), "{good}");
         }
+    }
+
+    #[test]
+    fn picking_a_vault_names_only_unnamed_vault_scopes() {
+        assert_eq!(
+            pick_vault(
+                &["vault:read", "vault:home:write", "scribe:transcribe"],
+                "work"
+            ),
+            vec!["vault:work:read", "vault:home:write", "scribe:transcribe"]
+        );
     }
 
     #[test]

@@ -76,3 +76,21 @@ pub(crate) fn approved_client(db: &HubDb, name: &str, redirect_uri: &str) -> Str
         .expect("register client");
     reg.client.client_id
 }
+
+/// Registers a public client (not same-hub) and approves it; returns its id.
+pub(crate) fn external_client(db: &HubDb, name: &str, redirect_uri: &str) -> String {
+    let reg = db
+        .register_client(
+            &crate::clients::ClientRegistration {
+                redirect_uris: vec![redirect_uri.to_owned()],
+                scopes: vec![],
+                client_name: Some(name.to_owned()),
+                confidential: false,
+                registrant: crate::clients::Registrant::Public,
+            },
+            &[] as &[&str],
+        )
+        .expect("register client");
+    db.approve_client(&reg.client.client_id).expect("approve");
+    reg.client.client_id
+}
