@@ -133,9 +133,13 @@ pub fn generate_backup_codes() -> Result<(Vec<String>, Vec<String>), AuthError> 
 }
 
 /// The index of the stored hash `code` matches, or `None` (unreadable hashes are skipped).
+/// Anything that cannot be a backup code (wrong length or characters) is refused before any
+/// argon2 work, so wrong TOTP guesses cost no hashing.
 pub fn backup_code_index<S: AsRef<str>>(code: &str, hashes: &[S]) -> Option<usize> {
     let normalized = normalize_backup_code(code);
-    if normalized.is_empty() {
+    if normalized.chars().count() != BACKUP_CODE_LEN
+        || !normalized.chars().all(|c| BACKUP_CODE_ALPHABET.contains(c))
+    {
         return None;
     }
     hashes
@@ -263,6 +267,16 @@ mod tests {
         );
         assert_eq!(backup_code_index("zzzzz-zzzzz", &hashes), None);
         assert_eq!(backup_code_index("-", &hashes), None);
+        assert_eq!(
+            backup_code_index("123456", &hashes),
+            None,
+            "a TOTP-shaped guess"
+        );
+        assert_eq!(
+            backup_code_index("a7r9f-9axu0", &hashes),
+            None,
+            "0 is not in the alphabet"
+        );
         assert_eq!(backup_code_index(&codes[0], &["not a hash"]), None);
     }
 }

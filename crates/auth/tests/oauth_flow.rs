@@ -327,3 +327,67 @@ fn every_refusal_on_the_way() {
             .is_ok()
     );
 }
+
+#[test]
+fn two_processes_racing_to_rotate_one_refresh_token_leave_one_live_token() {
+    let hub = Hub::new();
+    let client = hub.register();
+    hub.db.approve_client(&client).unwrap();
+    let code = hub.consent(&client, "vault:read", Some(RESOURCE)).unwrap();
+    let tokens = hub.exchange(&client, &code, VERIFIER, REDIRECT).unwrap();
+
+    // A second handle on the same file, as a second process (CLI, another hub) would open it.
+    let path = hub.db.path().to_path_buf();
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let (path, barrier, clock) = (path.clone(), barrier.clone(), hub.clock.clone());
+            let (client, token) = (client.clone(), tokens.refresh_token.clone());
+            std::thread::spawn(move || {
+                let db = HubDb::open_with_clock(&path, clock).unwrap();
+                let origins = vec![ISSUER.to_owned()];
+                let registry = ScopeRegistry::first_party();
+                barrier.wait();
+                db.refresh_oauth_tokens(
+                    &TokenIssuer {
+                        issuer: ISSUER,
+                        bound_origins: &origins,
+                        registry: &registry,
+                    },
+                    &RefreshRequest {
+                        refresh_token: &token,
+                        client_id: &client,
+                        credentials: &ClientCredentials::default(),
+                        scopes: None,
+                        resource: None,
+                    },
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = racers
+        .into_iter()
+        .map(|r| r.join().expect("racer"))
+        .collect();
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "{results:?}");
+    let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+    assert!(
+        matches!(
+            loser,
+            AuthError::OAuth(OAuthError::RotationConflict | OAuthError::RefreshTokenRevoked { .. })
+        ),
+        "{loser:?}"
+    );
+    let live = hub
+        .db
+        .list_tokens(&parachute_auth::TokenFilter {
+            revoked: Some(false),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.family_id == tokens.family_id)
+        .count();
+    assert!(live <= 1, "never two live tokens in one family ({live})");
+}
