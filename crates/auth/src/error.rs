@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::oauth_error::OAuthError;
 use crate::validate::AuthFailure;
 
 /// Everything that can go wrong while using `hub.db`, keys, tokens, users or the operator token
@@ -156,6 +157,73 @@ pub enum AuthError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+
+    /// An OAuth request was refused (client, code, refresh token, scope or resource problem).
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+
+    /// The named user does not exist.
+    #[error(
+        "no hub user {user:?} exists; list users with `parachute auth list-users` and try again \
+         with one of them"
+    )]
+    UnknownUser {
+        /// The user id or username that was given.
+        user: String,
+    },
+
+    /// A vault name is not `[A-Za-z0-9_-]+`.
+    #[error("{name:?} is not a vault name; vault names use only letters, digits, `_` and `-`")]
+    InvalidVaultName {
+        /// The name given.
+        name: String,
+    },
+
+    /// Two-factor is already on for this user; enrolling again would replace a working setup.
+    #[error(
+        "two-factor sign-in is already on for {username:?}; turn it off first with `parachute auth \
+         2fa disenroll --username {username}`, then enrol again"
+    )]
+    TwoFactorAlreadyEnrolled {
+        /// The user.
+        username: String,
+    },
+
+    /// Two-factor is not on for this user.
+    #[error(
+        "two-factor sign-in is not on for {username:?}; turn it on with `parachute auth 2fa enroll \
+         --username {username}`"
+    )]
+    TwoFactorNotEnrolled {
+        /// The user.
+        username: String,
+    },
+
+    /// The secret of an enrolment in progress is not a usable base32 TOTP secret.
+    #[error(
+        "the two-factor setup secret is not valid base32 of at least 16 bytes ({0}); start the \
+         setup again"
+    )]
+    InvalidTotpSecret(String),
+
+    /// The code typed to confirm an enrolment did not match (nothing was saved).
+    #[error(
+        "that code does not match the new authenticator entry (or was already used); nothing was \
+         saved. Check the device clock and type the current 6-digit code"
+    )]
+    TotpConfirmationFailed,
+
+    /// A stored two-factor value could not be read.
+    #[error(
+        "the stored two-factor data of {username:?} is unreadable ({message}); turn two-factor off \
+         and on again with `parachute auth 2fa disenroll` / `enroll`"
+    )]
+    CorruptTwoFactor {
+        /// The user.
+        username: String,
+        /// What was wrong.
+        message: String,
     },
 }
 

@@ -280,10 +280,10 @@ pub fn is_operator_only_scope(scope: &str) -> bool {
     )
 }
 
-const TOKEN_COLUMNS: &str = "jti, user_id, subject, client_id, scopes, family_id, expires_at, \
+pub(crate) const TOKEN_COLUMNS: &str = "jti, user_id, subject, client_id, scopes, family_id, expires_at, \
                              revoked_at, created_at, created_via, permissions";
 
-fn record_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+pub(crate) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     let jti: String = row.get(0)?;
     let scopes: String = row.get(4)?;
     Ok(TokenRecord {
@@ -303,7 +303,24 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
+/// Signs `claims` with `key`. The original's header is exactly `{"alg":"RS256","kid":…}`: no
+/// `typ`.
+fn sign_with(key: &crate::keys::SigningKey, claims: &Claims) -> Result<String, AuthError> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = None;
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &encoding_key(key)?)
+        .map_err(|e| AuthError::Sign(e.to_string()))
+}
+
 impl HubDb {
+    /// Signs `claims` with the active key without recording anything (OAuth access tokens
+    /// share the `tokens` row of their refresh token, which the caller writes).
+    pub(crate) fn sign_claims(&self, claims: &Claims) -> Result<String, AuthError> {
+        let key = self.active_key()?;
+        sign_with(&key, claims)
+    }
+
     /// Signs a token with the active key and records it in `tokens`.
     pub fn mint(&self, req: &MintRequest) -> Result<MintedToken, AuthError> {
         let key = self.active_key()?;
@@ -327,12 +344,7 @@ impl HubDb {
             jti: Some(jti.clone()),
             extra: Map::new(),
         };
-        // The original's header is exactly {"alg":"RS256","kid":…}: no `typ`.
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = None;
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &encoding_key(&key)?)
-            .map_err(|e| AuthError::Sign(e.to_string()))?;
+        let token = sign_with(&key, &claims)?;
         let expires_at = format_timestamp(from_unix_seconds(exp));
         let permissions = match &req.permissions {
             Some(v) => {

@@ -128,6 +128,18 @@ impl HubDb {
             .map_err(AuthError::sql("listing users"))
     }
 
+    /// The user with id `id`, if any.
+    pub fn user_by_id(&self, id: &str) -> Result<Option<User>, AuthError> {
+        self.lock()
+            .query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()
+            .map_err(AuthError::sql("looking up a user"))
+    }
+
     /// The user called `username`, if any.
     pub fn user_by_username(&self, username: &str) -> Result<Option<User>, AuthError> {
         self.lock()
