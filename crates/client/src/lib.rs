@@ -109,7 +109,7 @@ impl std::fmt::Debug for HubClient {
 
 /// The port the hub of `home` listens on: `hub/run/hub.port`, else 1939.
 pub fn hub_port(home: &Home) -> u16 {
-    hub_port::read(home).unwrap_or(DEFAULT_HUB_PORT)
+    hub_port::read(home).ok().flatten().unwrap_or(DEFAULT_HUB_PORT)
 }
 
 /// How to install module `short` on this box today: a command line calling the hub's module

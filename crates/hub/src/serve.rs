@@ -144,7 +144,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let result = finish_or_give_up(server.into_future(), state.stopping()).await;
     println!("parachute serve: shutting down; stopping modules");
     supervisor.shutdown().await;
-    if hub_port::read(&home) == Some(local.port()) {
+    if hub_port::read(&home).ok().flatten() == Some(local.port()) {
         let _ = hub_port::remove(&home);
     }
     println!("parachute serve: stopped");
