@@ -15,6 +15,7 @@ pub mod issuers;
 pub mod keys;
 mod migrations;
 pub mod operator;
+pub mod proof;
 pub mod settings;
 pub mod tokens;
 pub mod users;
@@ -31,6 +32,10 @@ pub use operator::{
     OperatorScopeSet, OperatorToken, UsableOperatorToken, ensure_fresh, mint_operator,
     self_heal_issuer,
 };
+pub use proof::{
+    HubProof, PROOF_AUDIENCE, PROOF_TTL, PROOF_TYPE, ProofExpectation, ProofFailure,
+    is_acceptable_nonce, new_proof_nonce,
+};
 pub use settings::{SETTING_HUB_ORIGIN, SETTING_MODULE_INSTALL_CHANNEL, SETTING_SETUP_EXPOSE_MODE};
 pub use tokens::{
     Audience, Claims, CreatedVia, HUB_CLIENT_ID, MintRequest, MintedToken, TokenFilter,
@@ -38,3 +43,14 @@ pub use tokens::{
 };
 pub use users::{AdminChange, SeedOutcome, User};
 pub use validate::{AuthFailure, ValidationRequest, parse_bearer};
+
+/// Creates `dir` and its missing parents with mode `0700` whatever the umask (the home holds
+/// `hub.db` and `operator.token`; nobody else may list or change it). Existing directories keep
+/// their mode.
+pub(crate) fn private_dir_all(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
