@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use parachute_home::services::{self, StartCommand};
-use parachute_home::{EnvFile, Home, ServiceRow};
+use parachute_home::{Home, ServiceRow, read_spawn_vars};
 use parachute_os::{port, process};
 use parachute_supervisor::{SpawnSpec, StartBlocked, StartRequest, Supervisor};
 
@@ -52,13 +52,19 @@ pub const HUB_ONLY_ENV: &[&str] = &["PARACHUTE_INITIAL_ADMIN_PASSWORD"];
 
 /// Builds the spawn spec for `row`: argv from its start command, cwd `installDir`, and the env
 /// layered hub env (minus [`HUB_ONLY_ENV`]) → `PORT` → `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's
-/// port always wins over a `PORT=` in `.env`).
+/// port always wins over a `PORT=` in `.env`). Refused (`insecure_permissions`) while another
+/// user could change the home, `services.json` or the module's `.env`; `.env` lines no process
+/// can take (a NUL byte, a huge line) are left out with a warning naming the file and line.
 pub fn resolve(
     home: &Home,
     row: &ServiceRow,
     short: &str,
     origin: Option<String>,
 ) -> Result<SpawnSpec, StartBlocked> {
+    // Whoever can change services.json, the home or this module's .env decides what runs.
+    if let Err(err) = home.check_module_not_writable_by_others(short) {
+        return Err(blocked("insecure_permissions", err.to_string()));
+    }
     let argv = match services::start_command(home, row) {
         StartCommand::Argv(argv) if !argv.is_empty() => argv,
         StartCommand::CliOnly => {
@@ -83,8 +89,13 @@ pub fn resolve(
         .filter(|(key, _)| !HUB_ONLY_ENV.contains(&key.as_str()))
         .collect();
     env.push(("PORT".into(), port.to_string()));
-    match EnvFile::read(&home.module_env(short)) {
-        Ok(file) => env.extend(file.vars()),
+    match read_spawn_vars(&home.module_env(short)) {
+        Ok(file) => {
+            for warning in file.warnings() {
+                tracing::warn!(short, "{warning}");
+            }
+            env.extend(file.vars);
+        }
         Err(err) => tracing::warn!(
             path = %home.module_env(short).display(),
             %err,
@@ -194,6 +205,11 @@ fn clear_port(short: &str, spec: &SpawnSpec) -> Result<(), StartBlocked> {
 /// Hands every module row of `services.json` to the supervisor (all at once: spawning does not
 /// wait for any module to come up). Rows that cannot be read are skipped with a warning.
 pub fn boot_all(home: &Home, supervisor: &Supervisor, origin: &OriginSource) -> Vec<BootOutcome> {
+    // Each spawn refuses on its own (the reason becomes every module's start error); say it
+    // once here too, where the operator reads the boot.
+    if let Err(err) = home.check_not_writable_by_others() {
+        tracing::error!("not starting any module: {err}");
+    }
     let read = services::read_lenient(home);
     for warning in &read.warnings {
         println!("[supervisor] services.json: {warning}");

@@ -78,6 +78,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let listener = bind(&config).await?;
     let local = listener.local_addr().map_err(ServeError::Server)?;
     let home = config.home.clone();
+    parachute_home::sweep_stale_temp_files(&home);
     // Before the port file: a hub that cannot open its database exits at once and must not
     // leave CLI verbs pointing at a port nobody serves.
     let db = Arc::new(parachute_auth::HubDb::open(&home.hub_db())?);

@@ -9,6 +9,7 @@ pub mod gate;
 pub mod health;
 pub mod host;
 pub mod modules;
+pub mod proof;
 pub mod proxy;
 pub mod ready;
 pub mod security;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/parachute-revocation.json",
             get(wellknown::revocations),
         )
+        .route(proof::PATH, get(proof::proof))
         .merge(modules::router())
         // The hub's own routes only: proxied module answers pass through untouched.
         .route_layer(middleware::from_fn(security::headers))
