@@ -108,7 +108,13 @@ fn no_manager_message() -> String {
 
 /// `start|stop|restart` (no service, or `hub`): through the hub unit.
 fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
-    let cfg = hub_access::ensure_config(home);
+    let cfg = match hub_access::ensure_config(home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("✗ {e}");
+            return 1;
+        }
+    };
     let id = UnitId::hub();
     match verb {
         Verb::Start => match ensure_up(units, &cfg) {
@@ -211,7 +217,13 @@ fn module_verb(
     units: &ManagedUnit,
     args: &LifecycleArgs,
 ) -> i32 {
-    let cfg = hub_access::ensure_config(home);
+    let cfg = match hub_access::ensure_config(home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("✗ {svc}: {e}");
+            return 1;
+        }
+    };
     if verb == Verb::Stop {
         if !probe_health(cfg.port, cfg.health_timeout) {
             println!(
@@ -247,7 +259,8 @@ fn module_verb(
             return 1;
         }
     };
-    let client = match HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref()) {
+    let made = HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref());
+    let client = match runtime.block_on(made) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("✗ {svc}: {e}");

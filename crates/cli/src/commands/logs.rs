@@ -72,7 +72,13 @@ pub fn run(args: &LogsArgs) -> i32 {
         );
         return 1;
     };
-    let cfg = hub_access::ensure_config(&home);
+    let cfg = match hub_access::ensure_config(&home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("parachute logs: {e}");
+            return 1;
+        }
+    };
     if probe_health(cfg.port, cfg.health_timeout) {
         match from_hub(&home, &short, args) {
             Ok(code) => return code,
@@ -85,8 +91,10 @@ pub fn run(args: &LogsArgs) -> i32 {
 /// The lines from the running hub. `Err` carries why the file should be used instead.
 fn from_hub(home: &Home, short: &str, args: &LogsArgs) -> Result<i32, String> {
     let runtime = hub_access::runtime()?;
-    let client = HubClient::with_operator_token(home).map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let client = HubClient::with_operator_token(home)
+            .await
+            .map_err(|e| e.to_string())?;
         if args.follow {
             follow_hub(&client, short, args.lines).await
         } else {

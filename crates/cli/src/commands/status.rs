@@ -80,7 +80,14 @@ pub fn run(args: &StatusArgs) -> i32 {
             return 1;
         }
     };
-    let report = runtime.block_on(gather(&home, &manifest));
+    let port = match hub_port(&home) {
+        Ok(port) => port,
+        Err(e) => {
+            eprintln!("parachute status: {e}");
+            return 1;
+        }
+    };
+    let report = runtime.block_on(gather(&home, &manifest, port));
     if args.json {
         match serde_json::to_string_pretty(&report.to_json()) {
             Ok(text) => println!("{text}"),
@@ -97,9 +104,9 @@ pub fn run(args: &StatusArgs) -> i32 {
     report.exit_code()
 }
 
-/// Observes the hub and every module, concurrently where possible, and builds the report.
-pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
-    let port = hub_port(home);
+/// Observes the hub on `port` and every module, concurrently where possible, and builds the
+/// report.
+pub async fn gather(home: &Home, manifest: &Manifest, port: u16) -> Report {
     let manager_task = tokio::task::spawn_blocking(query_manager);
     let health = HubClient::new(port).health(HEALTH_TIMEOUT).await.ok();
     let hub_up = health.is_some();
@@ -247,12 +254,10 @@ async fn probe_all(bases: &[ManifestBase]) -> Vec<Result<parachute_client::HttpP
 /// note explaining why there is none) and the hub's report on itself (when the token may read
 /// it).
 async fn read_live(home: Home) -> (Result<ModulesList, String>, Option<HubInfo>) {
-    let client =
-        match tokio::task::spawn_blocking(move || HubClient::with_operator_token(&home)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => return (Err(module_read_note(&e)), None),
-            Err(e) => return (Err(format!("live module state unavailable ({e})")), None),
-        };
+    let client = match HubClient::with_operator_token(&home).await {
+        Ok(client) => client,
+        Err(e) => return (Err(module_read_note(&e)), None),
+    };
     let (modules, info) = tokio::join!(client.modules(), client.hub_info());
     (modules.map_err(|e| module_read_note(&e)), info.ok())
 }
@@ -263,6 +268,12 @@ fn module_read_note(err: &ClientError) -> String {
         ClientError::Token(
             AuthError::OperatorTokenMissing { .. } | AuthError::OperatorTokenExpired { .. },
         ) => "live module state unavailable: no usable operator token — run `parachute auth rotate-operator` to mint one (on a new hub, `parachute auth set-password` creates the admin and its token)".to_string(),
+        ClientError::Token(AuthError::TokenFile { path, source, .. }) => format!(
+            "live module state unavailable: cannot read the operator token {} ({source}); it must be a file you can read (`chmod 600 '{}'`), and if it is lost, remove it and mint a new one with `parachute auth rotate-operator`",
+            path.display(),
+            path.display()
+        ),
+        ClientError::NotThisHub { .. } => format!("live module state unavailable: {err}"),
         ClientError::Unreachable { .. } => {
             "live module state unavailable (the hub did not answer GET /api/modules in time)"
                 .to_string()
