@@ -553,3 +553,88 @@ fn hub_origin_lets_the_cli_use_a_token_minted_for_the_hubs_configured_origin() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("gamma"), "{}", out.all());
 }
+
+#[test]
+fn stop_and_logs_never_hand_the_operator_token_to_a_listener_that_is_not_this_hub() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    env.home.write("alpha/logs/alpha.log", "from the file\n");
+    let stand_in = cli_support::StandInHub::start(&env, None);
+    env.set_hub_port(stand_in.port);
+    auth::operator_token(env.root(), stand_in.port);
+    let why = format!(
+        "something on 127.0.0.1:{} answered but is not this home's hub (",
+        stand_in.port
+    );
+
+    let out = env.run(&["stop", "alpha"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains(&format!("✗ alpha: {why}")),
+        "{}",
+        out.all()
+    );
+    assert!(out.stderr.contains("stop it, or check"), "{}", out.all());
+
+    // `logs` says why it falls back to the file instead of asking that listener.
+    let out = env.run(&["logs", "alpha"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("from the file"), "{}", out.all());
+    assert!(out.stderr.contains(&why), "{}", out.all());
+
+    let requests = stand_in.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /.well-known/parachute-hub-proof?nonce=")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("POST ") || r.starts_with("GET /api/")),
+        "no module operation reached it: {requests:?}"
+    );
+    assert_eq!(stand_in.authorizations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_malformed_hub_port_stops_module_verbs_naming_the_file() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    env.home.write("hub/run/hub.port", "garbage\n");
+    for verb in ["stop", "start", "restart"] {
+        let out = env.run(&[verb, "alpha"]);
+        assert_eq!(out.code, 1, "{verb}: {}", out.all());
+        assert!(
+            out.stderr.contains("hub/run/hub.port"),
+            "{verb}: {}",
+            out.all()
+        );
+        assert!(out.stderr.contains("\"garbage\""), "{verb}: {}", out.all());
+    }
+    assert!(
+        env.fakes.calls("systemctl").is_empty(),
+        "nothing was started on a guessed port"
+    );
+}
+
+#[test]
+fn writing_verbs_remove_temp_files_of_dead_writers_reading_verbs_do_not() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    env.hub_port_down();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = env
+        .home
+        .write(&format!("services.json.tmp-{dead}-1700000000000"), "{\"se");
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(stale.exists(), "status only reads");
+    let out = env.run(&["stop", "alpha"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!stale.exists(), "stop is a writing verb: {}", out.all());
+    assert!(env.root().join("services.json").exists());
+}

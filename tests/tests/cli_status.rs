@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use cli_support::{CliEnv, notes_of, table_rows};
+use cli_support::{CliEnv, StandInHub, notes_of, table_rows};
 use parachute_tests::hub::{HubProcess, add_row, add_test_module};
 use parachute_tests::{auth, free_port, http, wait_for};
 use serde_json::Value;
@@ -381,4 +381,154 @@ fn a_malformed_services_json_is_an_error_naming_the_file() {
     let out = env.run(&["status", "--json"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("malformed"), "{}", out.all());
+}
+
+/// The note `status` printed about the live module state, from any row.
+fn live_state_note(stdout: &str, service: &str) -> String {
+    notes_of(stdout, service)
+        .into_iter()
+        .find(|n| n.contains("live module state unavailable"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn status_never_hands_the_operator_token_to_a_listener_that_is_not_this_hub() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    let stand_in = StandInHub::start(&env, None);
+    // A stale hub.port: the hub is gone and something else took its port.
+    env.set_hub_port(stand_in.port);
+    auth::operator_token(env.root(), stand_in.port);
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let note = live_state_note(&out.stdout, "alpha");
+    assert!(
+        note.contains(&format!(
+            "something on 127.0.0.1:{} answered but is not this home's hub (",
+            stand_in.port
+        )),
+        "{}",
+        out.all()
+    );
+    assert!(note.contains("holds no proof"), "{}", out.all());
+    assert!(
+        note.contains(&format!(
+            "stop it, or check {}",
+            env.root().join("hub/run/hub.port").display()
+        )),
+        "{}",
+        out.all()
+    );
+    let requests = stand_in.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("GET /.well-known/parachute-hub-proof?nonce=")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.starts_with("GET /api/")),
+        "{requests:?}"
+    );
+    assert_eq!(stand_in.authorizations(), Vec::<String>::new());
+}
+
+#[test]
+fn a_relay_to_the_real_hub_on_another_port_gets_no_token_either() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    let hub = HubProcess::start(env.root());
+    let relay = StandInHub::start(&env, Some(hub.port));
+    env.set_hub_port(relay.port);
+    auth::operator_token(env.root(), relay.port);
+    let out = env.run(&["status"]);
+    let note = live_state_note(&out.stdout, "alpha");
+    assert!(
+        note.contains(&format!(
+            "the proof comes from a hub on port {}, not from port {}: something relays to it",
+            hub.port, relay.port
+        )),
+        "{}",
+        out.all()
+    );
+    assert!(
+        relay
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /.well-known/parachute-hub-proof")),
+        "the relay passed the challenge on: {:?}",
+        relay.requests()
+    );
+    assert_eq!(relay.authorizations(), Vec::<String>::new());
+
+    // Pointed at the hub itself, status reads the live state with the token.
+    env.set_hub_port(hub.port);
+    auth::operator_token(env.root(), hub.port);
+    let out = env.run(&["status"]);
+    assert!(
+        live_state_note(&out.stdout, "alpha").is_empty(),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn an_unreadable_operator_token_still_shows_the_probes_and_names_the_file_and_the_fix() {
+    let env = CliEnv::new();
+    let port = free_port();
+    add_test_module(env.root(), "alpha", port, &[]);
+    let hub = HubProcess::start(env.root());
+    auth::ensure_admin(env.root());
+    // A directory where the token file belongs cannot be read, whoever runs the test.
+    std::fs::create_dir(env.root().join("operator.token")).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(60), || {
+            parachute_os::port::is_listening(port, Duration::from_millis(300)).then_some(())
+        })
+        .is_some(),
+        "{}",
+        hub.output_text()
+    );
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = table_rows(&out.stdout);
+    assert_eq!(rows[0][0], "alpha");
+    assert_eq!(
+        rows[0][3],
+        "active",
+        "the probe still answers: {}",
+        out.all()
+    );
+    let token = env.root().join("operator.token").display().to_string();
+    let note = live_state_note(&out.stdout, "alpha");
+    assert!(
+        note.contains(&format!("cannot read the operator token {token}")),
+        "{}",
+        out.all()
+    );
+    assert!(
+        note.contains(&format!("chmod 600 '{token}'")),
+        "{}",
+        out.all()
+    );
+    assert!(
+        note.contains("parachute auth rotate-operator"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_malformed_hub_port_is_named_never_read_as_1939() {
+    let env = CliEnv::new();
+    env.home.write("hub/run/hub.port", "19x9\n");
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("hub/run/hub.port"), "{}", out.all());
+    assert!(out.stderr.contains("\"19x9\""), "{}", out.all());
+    assert!(
+        out.stderr.contains("Fix or remove the file"),
+        "{}",
+        out.all()
+    );
 }

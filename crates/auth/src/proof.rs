@@ -104,7 +104,9 @@ pub enum ProofFailure {
     #[error("it answered another challenge (a replayed proof)")]
     NonceMismatch,
     /// Signed by a hub on another port: something relays to the real hub.
-    #[error("the proof comes from a hub on port {claimed}, not from port {connected}: something relays to it")]
+    #[error(
+        "the proof comes from a hub on port {claimed}, not from port {connected}: something relays to it"
+    )]
     PortMismatch {
         /// The port in the proof.
         claimed: u16,

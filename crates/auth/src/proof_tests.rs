@@ -81,7 +81,11 @@ fn another_homes_key_or_a_forged_signature_is_refused() {
     // Their signature under our kid.
     let genuine = ours.sign_hub_proof(&nonce, PORT, HOME_ID).unwrap();
     let forged: Vec<&str> = genuine.split('.').take(2).collect();
-    let forged = format!("{}.{}", forged.join("."), foreign.split('.').nth(2).unwrap());
+    let forged = format!(
+        "{}.{}",
+        forged.join("."),
+        foreign.split('.').nth(2).unwrap()
+    );
     assert_eq!(
         ours.verify_hub_proof(&forged, &expect(&ours, &nonce)),
         Err(ProofFailure::BadSignature)

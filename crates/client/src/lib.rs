@@ -413,7 +413,6 @@ mod tests {
         );
     }
 
-
     #[tokio::test]
     async fn a_stream_whose_headers_never_come_fails_instead_of_hanging() {
         // Accepts the connection (the kernel backlog does) and never answers.

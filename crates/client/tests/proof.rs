@@ -105,7 +105,9 @@ fn answer(
         Mode::OtherHome(db) => sign(db, port, "another-home"),
         Mode::Replays(db) => {
             let mut first = first.lock().unwrap();
-            let body = first.get_or_insert_with(|| sign(db, port, home_id).1).clone();
+            let body = first
+                .get_or_insert_with(|| sign(db, port, home_id).1)
+                .clone();
             ("200 OK", body)
         }
         Mode::NotFound => ("404 Not Found", "{\"error\": \"not_found\"}".to_string()),
@@ -145,7 +147,10 @@ async fn this_homes_hub_proves_itself() {
     assert_eq!(proven.port, hub.port);
     assert_eq!(proven.base, format!("http://127.0.0.1:{}", hub.port));
     assert_eq!(proven.home_id, home.id().unwrap());
-    assert!(hub.authorizations().is_empty(), "the proof carries no credential");
+    assert!(
+        hub.authorizations().is_empty(),
+        "the proof carries no credential"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +163,10 @@ async fn every_impostor_is_refused_with_the_port_the_reason_and_the_file() {
     let cases: Vec<(Mode, &str)> = vec![
         (Mode::ClaimsPort(db.clone(), 1939), "something relays to it"),
         (Mode::OtherHome(db.clone()), "serves another home"),
-        (Mode::Honest(stranger), "not one of this home's signing keys"),
+        (
+            Mode::Honest(stranger),
+            "not one of this home's signing keys",
+        ),
         (Mode::NotFound, "HTTP 404"),
         (Mode::Huge, "over 16384 bytes"),
         (Mode::Silent, "did not answer the hub proof within 3s"),

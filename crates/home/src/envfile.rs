@@ -349,7 +349,9 @@ mod tests {
         let path = tmp.path().join(".env");
         let mut text = b"GOOD=1\nNUL=a\0b\n".to_vec();
         text.extend_from_slice(format!("BIG={}\n", "x".repeat(1024 * 1024)).as_bytes());
-        text.extend_from_slice(b"BAD_UTF8=\xff\xfe\nplain line with \0 is ignored\nLAST='ok'\nGOOD=2\n");
+        text.extend_from_slice(
+            b"BAD_UTF8=\xff\xfe\nplain line with \0 is ignored\nLAST='ok'\nGOOD=2\n",
+        );
         std::fs::write(&path, &text).unwrap();
         let read = read_spawn_vars(&path).unwrap();
         assert_eq!(
@@ -359,10 +361,23 @@ mod tests {
         let lines: Vec<usize> = read.skipped.iter().map(|s| s.line).collect();
         assert_eq!(lines, vec![2, 3, 4]);
         let warnings = read.warnings();
-        assert!(warnings[0].contains(".env line 2: contains a NUL byte"), "{warnings:?}");
-        assert!(warnings[1].contains("line 3: is 1048580 bytes long"), "{warnings:?}");
-        assert!(warnings[2].contains("line 4: is not valid UTF-8"), "{warnings:?}");
-        assert!(warnings.iter().all(|w| w.contains(&path.display().to_string())));
+        assert!(
+            warnings[0].contains(".env line 2: contains a NUL byte"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("line 3: is 1048580 bytes long"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].contains("line 4: is not valid UTF-8"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains(&path.display().to_string()))
+        );
         // A missing file is empty, not an error.
         let none = read_spawn_vars(&tmp.path().join("absent/.env")).unwrap();
         assert!(none.vars.is_empty() && none.skipped.is_empty());
@@ -373,7 +388,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(".env");
         let line = format!("K{{}}={}\n", "v".repeat(60 * 1024));
-        let text: String = (0..20).map(|i| line.replace("{}", &i.to_string())).collect();
+        let text: String = (0..20)
+            .map(|i| line.replace("{}", &i.to_string()))
+            .collect();
         std::fs::write(&path, text).unwrap();
         let read = read_spawn_vars(&path).unwrap();
         let kept: usize = read.vars.iter().map(|(k, v)| k.len() + 1 + v.len()).sum();

@@ -241,7 +241,9 @@ mod tests {
                 h.module_pid_file(name),
                 h.cloudflared_config(name),
             ] {
-                let rel = path.strip_prefix("/p").unwrap_or_else(|_| panic!("{path:?}"));
+                let rel = path
+                    .strip_prefix("/p")
+                    .unwrap_or_else(|_| panic!("{path:?}"));
                 for part in rel.components() {
                     assert!(
                         matches!(part, std::path::Component::Normal(_)),

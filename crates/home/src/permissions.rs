@@ -199,7 +199,8 @@ fn check_entry(entry: &Entry<'_>, me: u32, accounts: &dyn Accounts) -> Result<()
 
 /// Rule 3: the group's only member is the entry's owner.
 fn group_is_private(gid: u32, owner: u32, accounts: &dyn Accounts) -> bool {
-    let (Some(members), Some(owner_name)) = (accounts.group_members(gid), accounts.user_name(owner))
+    let (Some(members), Some(owner_name)) =
+        (accounts.group_members(gid), accounts.user_name(owner))
     else {
         return false;
     };

@@ -16,9 +16,7 @@ struct Table {
 
 impl Accounts for Table {
     fn group_members(&self, gid: u32) -> Option<HashSet<String>> {
-        self.groups
-            .get(&gid)
-            .map(|m| m.iter().cloned().collect())
+        self.groups.get(&gid).map(|m| m.iter().cloned().collect())
     }
 
     fn user_name(&self, uid: u32) -> Option<String> {
@@ -65,8 +63,14 @@ fn check(mode: u32, uid: u32, gid: u32, is_dir: bool, ancestor: bool) -> Result<
 fn owner_only_and_read_only_entries_pass() {
     assert!(check(0o600, ME, SHARED, false, false).is_ok());
     assert!(check(0o644, ME, SHARED, false, false).is_ok());
-    assert!(check(0o755, 0, 0, true, true).is_ok(), "root-owned directories above");
-    assert!(check(0o644, 0, 0, false, false).is_ok(), "a root-owned file");
+    assert!(
+        check(0o755, 0, 0, true, true).is_ok(),
+        "root-owned directories above"
+    );
+    assert!(
+        check(0o644, 0, 0, false, false).is_ok(),
+        "a root-owned file"
+    );
 }
 
 #[test]
@@ -81,7 +85,10 @@ fn world_writable_is_refused_with_the_chmod_that_fixes_it() {
     );
     let err = check(0o666, ME, SHARED, false, false).unwrap_err();
     assert!(err.contains("chmod go-w"), "{err}");
-    assert!(err.contains("other users and the members of group"), "{err}");
+    assert!(
+        err.contains("other users and the members of group"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,7 +119,10 @@ fn another_users_entry_is_refused_even_when_read_only() {
 
 #[test]
 fn sticky_directories_are_accepted_above_the_home_only() {
-    assert!(check(0o1777, 0, 0, true, true).is_ok(), "/tmp above the home");
+    assert!(
+        check(0o1777, 0, 0, true, true).is_ok(),
+        "/tmp above the home"
+    );
     let err = check(0o1777, ME, MY_GROUP, true, false).unwrap_err();
     assert!(err.contains("other users"), "the home itself: {err}");
     assert!(
@@ -165,7 +175,10 @@ fn a_real_home_passes_until_something_in_it_or_above_it_opens_up() {
 
     chmod(&home.services_json(), 0o666);
     let err = check_real(&targets).unwrap_err();
-    assert_eq!(err.path(), std::fs::canonicalize(home.services_json()).unwrap());
+    assert_eq!(
+        err.path(),
+        std::fs::canonicalize(home.services_json()).unwrap()
+    );
     assert!(err.to_string().contains("chmod o-w"), "{err}");
     let err = home.check_not_writable_by_others().unwrap_err();
     assert!(err.to_string().contains("services.json"), "{err}");
@@ -227,7 +240,11 @@ fn members_from_files(gid: u32) -> HashSet<String> {
     for line in group.lines() {
         let f: Vec<&str> = line.split(':').collect();
         if f.len() >= 4 && f[2].parse::<u32>().ok() == Some(gid) {
-            out.extend(f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string));
+            out.extend(
+                f[3].split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string),
+            );
         }
     }
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
@@ -243,7 +260,9 @@ fn members_from_files(gid: u32) -> HashSet<String> {
 #[test]
 fn the_system_lookup_agrees_with_the_account_files() {
     let gid = nix::unistd::getegid().as_raw();
-    let members = SystemAccounts.group_members(gid).expect("my own group exists");
+    let members = SystemAccounts
+        .group_members(gid)
+        .expect("my own group exists");
     let name = SystemAccounts.user_name(me()).expect("my own user exists");
     let from_files = members_from_files(gid);
     if !from_files.is_empty() {

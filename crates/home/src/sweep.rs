@@ -205,7 +205,11 @@ mod tests {
         for path in &kept {
             assert!(path.exists(), "{}", path.display());
         }
-        assert!(tmp.path().join(format!("expose-state.json.tmp-{dead}-5")).is_dir());
+        assert!(
+            tmp.path()
+                .join(format!("expose-state.json.tmp-{dead}-5"))
+                .is_dir()
+        );
         assert!(sweep_stale_temp_files(&home).is_empty(), "idempotent");
     }
 }

@@ -90,7 +90,14 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let supervisor = Supervisor::new(
         SupervisorConfig::default(),
         stdout_sink(),
-        Arc::new(move |short| log_home.module_log(short)),
+        // The module's directories are made private here, before the supervisor opens the log.
+        Arc::new(move |short| {
+            let path = log_home.module_log(short);
+            if let Some(dir) = path.parent() {
+                let _ = parachute_home::create_private_dir_all(dir);
+            }
+            path
+        }),
     );
     // The supervisor itself keeps its module leaders out of the reaper's hands; nothing else
     // needs excluding.

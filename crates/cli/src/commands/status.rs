@@ -147,7 +147,11 @@ pub async fn gather(home: &Home, manifest: &Manifest, port: u16) -> Report {
                 probe: Some(probe),
                 os_uptime,
             };
-            let mut row = model::module_row_hub_up(base, &seen, now);
+            let mut row = if list.is_some() {
+                model::module_row_hub_up(base, &seen, now)
+            } else {
+                model::module_row_probe_only(base, seen.probe.as_ref())
+            };
             if let Some(note) = read_note.take() {
                 row.notes.insert(0, note);
             }

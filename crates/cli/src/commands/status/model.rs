@@ -241,6 +241,39 @@ pub fn module_row_hub_down(base: &ManifestBase) -> Row {
     }
 }
 
+/// A module row while the hub is up but its view of the modules could not be read (no usable
+/// operator token, a listener that is not this home's hub): the health probe to the module's
+/// own port decides — 2xx → active, another answer → pending, no answer → inactive.
+pub fn module_row_probe_only(
+    base: &ManifestBase,
+    probe: Option<&Result<HttpProbe, String>>,
+) -> Row {
+    let mut notes = Vec::new();
+    let (state, latency) = match probe {
+        Some(Ok(probe)) if probe.is_success() => (State::Active, Some(probe.latency)),
+        Some(Ok(probe)) => {
+            notes.push(format!(
+                "probe: {} answered http {}",
+                base.health, probe.status
+            ));
+            (State::Pending, Some(probe.latency))
+        }
+        Some(Err(reason)) => {
+            notes.push(format!("probe: {} — {reason}", base.health));
+            (State::Inactive, None)
+        }
+        None => (State::Inactive, None),
+    };
+    notes.extend(base.drift.clone());
+    notes.extend(base.stale.clone());
+    Row {
+        latency,
+        state,
+        notes,
+        ..module_row_hub_down(base)
+    }
+}
+
 /// A module row while the hub is up.
 ///
 /// running (ready, or readiness unknown) → active; running but not answering yet, starting,

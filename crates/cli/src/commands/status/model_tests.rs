@@ -275,3 +275,26 @@ fn the_exit_code_counts_only_unhealthy_rows() {
     assert_eq!(json["services"][0]["state"], "inactive");
     assert_eq!(json["hub"]["manager"], "no-unit");
 }
+
+#[test]
+fn without_the_hubs_view_the_probe_decides() {
+    let b = base("thing", 5000, &["/thing"]);
+    let row = module_row_probe_only(&b, probe_ok(4).as_ref());
+    assert_eq!(row.state, State::Active);
+    assert_eq!(row.latency, Some(Duration::from_millis(4)));
+    assert!(row.notes.is_empty(), "{:?}", row.notes);
+    assert!(!row.unhealthy);
+    let answered = Some(Ok(HttpProbe {
+        status: 503,
+        latency: Duration::from_millis(2),
+    }));
+    let row = module_row_probe_only(&b, answered.as_ref());
+    assert_eq!(row.state, State::Pending);
+    assert_eq!(row.notes, vec!["probe: /health answered http 503"]);
+    let refused = Some(Err("connection refused".to_string()));
+    let row = module_row_probe_only(&b, refused.as_ref());
+    assert_eq!(row.state, State::Inactive);
+    assert_eq!(row.latency, None);
+    assert_eq!(row.notes, vec!["probe: /health — connection refused"]);
+    assert!(!row.notes.iter().any(|n| n.contains("hub is down")));
+}

@@ -435,7 +435,10 @@ fn names_that_are_not_one_plain_file_name_are_refused_by_both_readers() {
         let err = read_strict(&home).unwrap_err().to_string();
         assert!(err.contains("row 2 ("), "{bad:?}: {err}");
         assert!(err.contains("one plain file name"), "{bad:?}: {err}");
-        assert!(!err.contains('\0') && !err.contains('\u{1b}'), "escaped: {err:?}");
+        assert!(
+            !err.contains('\0') && !err.contains('\u{1b}'),
+            "escaped: {err:?}"
+        );
         let read = read_lenient(&home);
         assert_eq!(names(&read.manifest), vec!["parachute-scribe"], "{bad:?}");
         let all = read.warnings.join("\n");
@@ -448,5 +451,8 @@ fn names_that_are_not_one_plain_file_name_are_refused_by_both_readers() {
     }
     // Dots, dashes and other plain characters stay allowed.
     let (_tmp, home) = home_with(&json!({"services": [row("my.module-2_x", 2003, "/m")]}));
-    assert_eq!(read_strict(&home).unwrap().services[0].name, "my.module-2_x");
+    assert_eq!(
+        read_strict(&home).unwrap().services[0].name,
+        "my.module-2_x"
+    );
 }
