@@ -555,50 +555,6 @@ fn hub_origin_lets_the_cli_use_a_token_minted_for_the_hubs_configured_origin() {
 }
 
 #[test]
-fn stop_and_logs_never_hand_the_operator_token_to_a_listener_that_is_not_this_hub() {
-    let env = CliEnv::new();
-    add_test_module(env.root(), "alpha", free_port(), &[]);
-    env.home.write("alpha/logs/alpha.log", "from the file\n");
-    let stand_in = cli_support::StandInHub::start(&env, None);
-    env.set_hub_port(stand_in.port);
-    auth::operator_token(env.root(), stand_in.port);
-    let why = format!(
-        "something on 127.0.0.1:{} answered but is not this home's hub (",
-        stand_in.port
-    );
-
-    let out = env.run(&["stop", "alpha"]);
-    assert_eq!(out.code, 1, "{}", out.all());
-    assert!(
-        out.stderr.contains(&format!("✗ alpha: {why}")),
-        "{}",
-        out.all()
-    );
-    assert!(out.stderr.contains("stop it, or check"), "{}", out.all());
-
-    // `logs` says why it falls back to the file instead of asking that listener.
-    let out = env.run(&["logs", "alpha"]);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("from the file"), "{}", out.all());
-    assert!(out.stderr.contains(&why), "{}", out.all());
-
-    let requests = stand_in.requests();
-    assert!(
-        requests
-            .iter()
-            .any(|r| r.starts_with("GET /.well-known/parachute-hub-proof?nonce=")),
-        "{requests:?}"
-    );
-    assert!(
-        !requests
-            .iter()
-            .any(|r| r.starts_with("POST ") || r.starts_with("GET /api/")),
-        "no module operation reached it: {requests:?}"
-    );
-    assert_eq!(stand_in.authorizations(), Vec::<String>::new());
-}
-
-#[test]
 fn a_malformed_hub_port_stops_module_verbs_naming_the_file() {
     let env = CliEnv::new();
     add_test_module(env.root(), "alpha", free_port(), &[]);
