@@ -26,6 +26,9 @@ pub struct HubOptions {
     pub env: Vec<(String, String)>,
     /// Wait for `/health` before returning (default true via [`HubProcess::start`]).
     pub no_wait: bool,
+    /// Run the hub under this umask (`sh -c 'umask …; exec parachute serve'`), leaving the
+    /// suite's own umask alone.
+    pub umask: Option<u32>,
 }
 
 impl HubProcess {
@@ -37,9 +40,21 @@ impl HubProcess {
     /// Starts `parachute serve` with extra options.
     pub fn start_with(home: &Path, options: HubOptions) -> Self {
         let port = free_port();
-        let mut cmd = Command::new(bin("parachute"));
-        cmd.arg("serve")
-            .env("PARACHUTE_HOME", home)
+        let mut cmd = match options.umask {
+            Some(mask) => {
+                let mut cmd = Command::new("/bin/sh");
+                cmd.arg("-c")
+                    .arg(format!("umask {mask:03o}; exec \"$0\" serve"))
+                    .arg(bin("parachute"));
+                cmd
+            }
+            None => {
+                let mut cmd = Command::new(bin("parachute"));
+                cmd.arg("serve");
+                cmd
+            }
+        };
+        cmd.env("PARACHUTE_HOME", home)
             .env("PORT", port.to_string())
             .env("RUST_LOG", "info")
             .env_remove("PARACHUTE_HUB_ORIGIN")

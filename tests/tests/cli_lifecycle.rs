@@ -553,3 +553,44 @@ fn hub_origin_lets_the_cli_use_a_token_minted_for_the_hubs_configured_origin() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("gamma"), "{}", out.all());
 }
+
+#[test]
+fn a_malformed_hub_port_stops_module_verbs_naming_the_file() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    env.home.write("hub/run/hub.port", "garbage\n");
+    for verb in ["stop", "start", "restart"] {
+        let out = env.run(&[verb, "alpha"]);
+        assert_eq!(out.code, 1, "{verb}: {}", out.all());
+        assert!(
+            out.stderr.contains("hub/run/hub.port"),
+            "{verb}: {}",
+            out.all()
+        );
+        assert!(out.stderr.contains("\"garbage\""), "{verb}: {}", out.all());
+    }
+    assert!(
+        env.fakes.calls("systemctl").is_empty(),
+        "nothing was started on a guessed port"
+    );
+}
+
+#[test]
+fn writing_verbs_remove_temp_files_of_dead_writers_reading_verbs_do_not() {
+    let env = CliEnv::new();
+    add_test_module(env.root(), "alpha", free_port(), &[]);
+    env.hub_port_down();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = env
+        .home
+        .write(&format!("services.json.tmp-{dead}-1700000000000"), "{\"se");
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(stale.exists(), "status only reads");
+    let out = env.run(&["stop", "alpha"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!stale.exists(), "stop is a writing verb: {}", out.all());
+    assert!(env.root().join("services.json").exists());
+}

@@ -382,3 +382,72 @@ fn a_malformed_services_json_is_an_error_naming_the_file() {
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("malformed"), "{}", out.all());
 }
+
+/// The note `status` printed about the live module state, from any row.
+fn live_state_note(stdout: &str, service: &str) -> String {
+    notes_of(stdout, service)
+        .into_iter()
+        .find(|n| n.contains("live module state unavailable"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_unreadable_operator_token_still_shows_the_probes_and_names_the_file_and_the_fix() {
+    let env = CliEnv::new();
+    let port = free_port();
+    add_test_module(env.root(), "alpha", port, &[]);
+    let hub = HubProcess::start(env.root());
+    auth::ensure_admin(env.root());
+    // A directory where the token file belongs cannot be read, whoever runs the test.
+    std::fs::create_dir(env.root().join("operator.token")).unwrap();
+    assert!(
+        wait_for(Duration::from_secs(60), || {
+            parachute_os::port::is_listening(port, Duration::from_millis(300)).then_some(())
+        })
+        .is_some(),
+        "{}",
+        hub.output_text()
+    );
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let rows = table_rows(&out.stdout);
+    assert_eq!(rows[0][0], "alpha");
+    assert_eq!(
+        rows[0][3],
+        "active",
+        "the probe still answers: {}",
+        out.all()
+    );
+    let token = env.root().join("operator.token").display().to_string();
+    let note = live_state_note(&out.stdout, "alpha");
+    assert!(
+        note.contains(&format!("cannot read the operator token {token}")),
+        "{}",
+        out.all()
+    );
+    assert!(
+        note.contains(&format!("chmod 600 '{token}'")),
+        "{}",
+        out.all()
+    );
+    assert!(
+        note.contains("parachute auth rotate-operator"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_malformed_hub_port_is_named_never_read_as_1939() {
+    let env = CliEnv::new();
+    env.home.write("hub/run/hub.port", "19x9\n");
+    let out = env.run(&["status"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("hub/run/hub.port"), "{}", out.all());
+    assert!(out.stderr.contains("\"19x9\""), "{}", out.all());
+    assert!(
+        out.stderr.contains("Fix or remove the file"),
+        "{}",
+        out.all()
+    );
+}

@@ -168,6 +168,7 @@ fn a_hub_started_by_hand_is_left_alone_and_the_run_says_what_is_missing() {
         parachute_tests::hub::HubOptions {
             env: vec![("PORT".into(), stand.port.to_string())],
             no_wait: true,
+            ..Default::default()
         },
     );
     wait_health(stand.port).expect("the hand-started hub answers");

@@ -74,7 +74,7 @@ impl HubDb {
             source,
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| AuthError::CreateDir {
+            crate::private_dir_all(parent).map_err(|source| AuthError::CreateDir {
                 path: parent.to_path_buf(),
                 source,
             })?;
@@ -226,6 +226,19 @@ fn restrict_mode(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_directories_it_creates_are_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("new/home/hub.db");
+        HubDb::open(&path).expect("open");
+        for d in [dir.path().join("new"), dir.path().join("new/home")] {
+            let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.display());
+        }
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     /// A database the original left at version 9 (with data in the tables later steps
     /// rebuild) is brought to version 11 without losing rows.

@@ -43,6 +43,7 @@ pub mod oauth_revoke;
 pub mod oauth_tokens;
 pub mod operator;
 pub mod pending_login;
+pub mod proof;
 pub mod rate_limit;
 pub mod redirect_uri;
 pub mod resource;
@@ -74,6 +75,10 @@ pub use operator::{
     OperatorScopeSet, OperatorToken, UsableOperatorToken, ensure_fresh, mint_operator,
     self_heal_issuer,
 };
+pub use proof::{
+    HubProof, PROOF_AUDIENCE, PROOF_TTL, PROOF_TYPE, ProofExpectation, ProofFailure,
+    is_acceptable_nonce, new_proof_nonce,
+};
 pub use sessions::{SESSION_TTL, Session};
 pub use settings::{SETTING_HUB_ORIGIN, SETTING_MODULE_INSTALL_CHANNEL, SETTING_SETUP_EXPOSE_MODE};
 pub use tokens::{
@@ -82,3 +87,14 @@ pub use tokens::{
 };
 pub use users::{AdminChange, SeedOutcome, User};
 pub use validate::{AuthFailure, ValidationRequest, parse_bearer};
+
+/// Creates `dir` and its missing parents with mode `0700` whatever the umask (the home holds
+/// `hub.db` and `operator.token`; nobody else may list or change it). Existing directories keep
+/// their mode.
+pub(crate) fn private_dir_all(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}

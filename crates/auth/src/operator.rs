@@ -381,7 +381,7 @@ pub fn write_token_file(path: &Path, token: &str) -> Result<(), AuthError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|source| AuthError::CreateDir {
+    crate::private_dir_all(dir).map_err(|source| AuthError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;

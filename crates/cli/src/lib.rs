@@ -38,6 +38,11 @@ fn parse_failure(err: &clap::Error) -> i32 {
 }
 
 fn dispatch(command: Command) -> i32 {
+    if writes_home(&command)
+        && let Ok(home) = parachute_home::Home::from_env()
+    {
+        parachute_home::sweep_stale_temp_files(&home);
+    }
     match command {
         Command::Serve => commands::serve::run(),
         Command::Status(args) => commands::status::run(&args),
@@ -52,6 +57,15 @@ fn dispatch(command: Command) -> i32 {
         Command::Init(args) => commands::init::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
     }
+}
+
+/// Whether `command` writes files of the home, so it first removes the temp files of writers
+/// that died mid-write (`serve` does so itself; `status` and `logs` only read).
+fn writes_home(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Serve | Command::Status(_) | Command::Logs(_)
+    )
 }
 
 /// Logs go to stderr (`RUST_LOG` filters; default `info` for `serve`, `warn` for the other

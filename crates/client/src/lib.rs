@@ -2,23 +2,31 @@
 //!
 //! Used by the CLI verbs, by exposure (to restart modules after the origin changes) and by the
 //! desktop shell. The hub is found at `127.0.0.1:<hub/run/hub.port>` (written by every
-//! `serve`), else port 1939. The operator token is read from `operator.token`, validated
-//! locally against `hub.db` (so an expired or foreign token fails before any request) and
-//! renewed when it has 7 days or less left.
+//! `serve`), else port 1939; a `hub.port` that holds no port is an error naming it. Before a
+//! client sends the operator token anywhere, the process on that port must prove it is this
+//! home's hub ([`prove_hub`]): a stale `hub.port` or a stopped hub must never hand the token to
+//! whoever listens there now. The token is read from `operator.token`, validated locally
+//! against `hub.db` (so an expired or foreign token fails before any request) and renewed when
+//! it has 7 days or less left.
 
 mod modules;
 mod origin;
 mod probe;
+mod proof;
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use parachute_auth::{HubDb, known_issuers};
 use parachute_home::{Home, expose_state, hub_port};
 use serde_json::Value;
 
-pub use modules::{HubInfo, ModuleLogs, ModuleOp, ModuleSummary, ModulesList};
+pub use modules::{MODULES_TIMEOUT, unprefixed};
 pub use origin::client_origin;
+pub use parachute_protocol::{HubInfo, ModuleSummary, ModulesList};
 pub use probe::{HttpProbe, HubHealth, probe_http};
+pub use proof::{MAX_PROOF_BODY, PROOF_TIMEOUT, ProvenHub, prove_hub};
 
 /// The hub's default port when `hub.port` is absent.
 pub const DEFAULT_HUB_PORT: u16 = 1939;
@@ -55,9 +63,28 @@ pub enum ClientError {
     #[error("unexpected answer from the hub: {0}")]
     BadResponse(String),
     /// `expose-state.json` is malformed, so the hub's exposed origin (an issuer the operator
-    /// token may carry) is unknown; the message names the file and the fix.
+    /// token may carry) is unknown, or `hub/run/hub.port` holds no port; the message names the
+    /// file and the fix.
     #[error(transparent)]
     State(#[from] parachute_home::StateError),
+    /// Something answered on the hub port but did not prove it is this home's hub; nothing
+    /// carrying a credential was sent to it.
+    #[error(
+        "something on 127.0.0.1:{port} answered but is not this home's hub ({reason}); stop \
+         it, or check {}",
+        port_file.display()
+    )]
+    NotThisHub {
+        /// The port it answered on.
+        port: u16,
+        /// Why its answer is not a proof.
+        reason: String,
+        /// `hub/run/hub.port`, where the CLI learned the port.
+        port_file: PathBuf,
+    },
+    /// The hub's proof could not be checked against `hub.db` (not the hub's fault).
+    #[error("cannot check the hub's proof of identity against hub.db: {0}")]
+    ProofCheck(String),
 }
 
 impl ClientError {
@@ -87,7 +114,8 @@ pub struct ApiResponse {
     pub body: Value,
 }
 
-/// A client for one hub. Its `Debug` output never shows the bearer token.
+/// A client for one hub. Its `Debug` output never shows the bearer token. A client carrying a
+/// bearer only exists after the hub on its port proved it serves this home.
 #[derive(Clone)]
 pub struct HubClient {
     /// `http://127.0.0.1:<port>`.
@@ -107,24 +135,36 @@ impl std::fmt::Debug for HubClient {
     }
 }
 
-/// The port the hub of `home` listens on: `hub/run/hub.port`, else 1939.
-pub fn hub_port(home: &Home) -> u16 {
-    hub_port::read(home).unwrap_or(DEFAULT_HUB_PORT)
+/// The port the hub of `home` listens on: `hub/run/hub.port`, else 1939 when there is no such
+/// file. A file that holds no port is an error naming it (never read as 1939).
+pub fn hub_port(home: &Home) -> Result<u16, parachute_home::StateError> {
+    Ok(hub_port::read(home)?.unwrap_or(DEFAULT_HUB_PORT))
+}
+
+/// The HTTP client every hub request goes through: loopback only, no proxy, no redirects.
+pub(crate) fn loopback_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .expect("reqwest client with static settings")
 }
 
 /// How to install module `short` on this box today: a command line calling the hub's module
 /// API (`POST /api/modules/<short>/install`) with the operator token, for messages that must say
 /// what to do next. It names the token file, never the token. (This binary has no `install`
-/// verb; the hub installs and then starts the module itself.)
+/// verb; the hub installs and then starts the module itself.) With a malformed `hub.port`
+/// the port reads `<port>`.
 pub fn install_command(home: &Home, short: &str) -> String {
     let token = home
         .operator_token()
         .display()
         .to_string()
         .replace('\'', r"'\''");
+    let port = hub_port(home).map_or_else(|_| "<port>".to_string(), |p| p.to_string());
     format!(
-        "curl -fsS -X POST -H \"Authorization: Bearer $(cat '{token}')\" http://127.0.0.1:{}/api/modules/{short}/install",
-        hub_port(home)
+        "curl -fsS -X POST -H \"Authorization: Bearer $(cat '{token}')\" http://127.0.0.1:{port}/api/modules/{short}/install"
     )
 }
 
@@ -154,63 +194,57 @@ pub fn accepted_issuers(
 impl HubClient {
     /// An unauthenticated client for the hub at `127.0.0.1:port`.
     pub fn new(port: u16) -> Self {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .expect("reqwest client with static settings");
         Self {
             base: format!("http://127.0.0.1:{port}"),
             token: None,
-            http,
+            http: loopback_http(),
         }
     }
 
-    /// An unauthenticated client for the hub of `home`.
-    pub fn for_home(home: &Home) -> Self {
-        Self::new(hub_port(home))
+    /// An unauthenticated client for the hub of `home` (fails on a malformed `hub.port`).
+    pub fn for_home(home: &Home) -> Result<Self, ClientError> {
+        Ok(Self::new(hub_port(home)?))
     }
 
     /// A client for the hub of `home` carrying the operator token (validated locally against
-    /// `hub.db`, renewed when close to expiry).
-    pub fn with_operator_token(home: &Home) -> Result<Self, ClientError> {
-        Self::with_operator_token_accepting(home, None)
+    /// `hub.db`, renewed when close to expiry), made only once the hub on the port proved it
+    /// serves this home ([`prove_hub`]).
+    pub async fn with_operator_token(home: &Home) -> Result<Self, ClientError> {
+        Self::with_operator_token_accepting(home, None).await
     }
 
     /// [`HubClient::with_operator_token`], also accepting `extra_issuer` as the token's `iss`
     /// (the `--hub-origin` a verb was given). A missing token file fails before `hub.db` is
-    /// opened, so asking never creates a database as a side effect.
-    pub fn with_operator_token_accepting(
+    /// opened, so asking never creates a database as a side effect; a hub that does not prove
+    /// itself fails before the token is even validated.
+    pub async fn with_operator_token_accepting(
         home: &Home,
         extra_issuer: Option<&str>,
     ) -> Result<Self, ClientError> {
-        let port = hub_port(home);
+        let port = hub_port(home)?;
         let token_path = home.operator_token();
         if parachute_auth::operator::OperatorToken::load(&token_path)?.is_none() {
             return Err(ClientError::Token(
                 parachute_auth::AuthError::OperatorTokenMissing { path: token_path },
             ));
         }
-        let db = HubDb::open(&home.hub_db())?;
-        let mut accepted = accepted_issuers(home, &db, port)?;
-        if let Some(extra) = extra_issuer {
-            let extra = parachute_auth::normalize_origin(extra);
-            if !extra.is_empty() && !accepted.contains(&extra) {
-                accepted.push(extra);
-            }
-        }
-        let usable = parachute_auth::operator::ensure_fresh(
-            &db,
-            &home.operator_token(),
-            &accepted,
-            db.now(),
-        )?;
-        Ok(Self::new(port).bearer(usable.token))
+        let db_path = home.hub_db();
+        let db = tokio::task::spawn_blocking(move || HubDb::open(&db_path))
+            .await
+            .map_err(|e| ClientError::ProofCheck(e.to_string()))??;
+        let db = Arc::new(db);
+        let client = Self::new(port);
+        proof::prove_with(db.clone(), &client.http, home, port).await?;
+        let home = home.clone();
+        let extra = extra_issuer.map(parachute_auth::normalize_origin);
+        let token = tokio::task::spawn_blocking(move || fresh_token(&home, &db, port, extra))
+            .await
+            .map_err(|e| ClientError::ProofCheck(e.to_string()))??;
+        Ok(client.with_bearer(token))
     }
 
-    /// The same client sending `token` as its bearer.
-    pub fn bearer(mut self, token: String) -> Self {
+    /// The same client sending `token` as its bearer (only after a proof).
+    fn with_bearer(mut self, token: String) -> Self {
         self.token = Some(token);
         self
     }
@@ -344,30 +378,36 @@ impl HubClient {
     }
 }
 
+/// The operator token of `home`, validated against `db` for the issuers of `port` (plus
+/// `extra`) and renewed inside its last 7 days.
+fn fresh_token(
+    home: &Home,
+    db: &HubDb,
+    port: u16,
+    extra: Option<String>,
+) -> Result<String, ClientError> {
+    let mut accepted = accepted_issuers(home, db, port)?;
+    if let Some(extra) = extra.filter(|e| !e.is_empty() && !accepted.contains(e)) {
+        accepted.push(extra);
+    }
+    let usable =
+        parachute_auth::operator::ensure_fresh(db, &home.operator_token(), &accepted, db.now())?;
+    Ok(usable.token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn debug_output_never_shows_the_token() {
-        let client = HubClient::new(1939).bearer("eyJ.secret.sig".into());
+        let client = HubClient::new(1939).with_bearer("eyJ.secret.sig".into());
         let text = format!("{client:?}");
         assert!(!text.contains("secret"), "{text}");
         assert!(
             text.contains("redacted") && text.contains("127.0.0.1:1939"),
             "{text}"
         );
-    }
-
-    #[test]
-    fn a_malformed_expose_state_is_named_instead_of_guessing_issuers() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::at(dir.path());
-        std::fs::write(home.operator_token(), "not.a.jwt\n").unwrap();
-        std::fs::write(home.expose_state(), "{oops").unwrap();
-        let err = HubClient::with_operator_token(&home).unwrap_err();
-        assert!(matches!(err, ClientError::State(_)), "{err}");
-        assert!(err.to_string().contains("expose-state.json"), "{err}");
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use crate::hub_port;
 /// The origin the hub is reached at, as the CLI sees it: `override_origin` (a verb's
 /// `--hub-origin`), else the exposed origin recorded in `expose-state.json` (`hubOrigin`, else
 /// `https://<canonicalFqdn>`), else `http://127.0.0.1:<hub port>`. Trailing `/` removed.
+/// A malformed `hub/run/hub.port` is an error naming it, too.
 ///
 /// A malformed `expose-state.json` is an error naming the file: guessing an origin would mint
 /// tokens nobody accepts.
@@ -30,7 +31,7 @@ pub fn client_origin(home: &Home, override_origin: Option<&str>) -> Result<Strin
             return Ok(format!("https://{}", state.canonical_fqdn.trim()));
         }
     }
-    Ok(format!("http://127.0.0.1:{}", hub_port(home)))
+    Ok(format!("http://127.0.0.1:{}", hub_port(home)?))
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ impl Connector<'_> {
                     hint: crate::cloudflared::install_hint(),
                 })?;
         if let Some(dir) = log_path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| ExposeError::write(dir, e))?;
+            parachute_home::create_private_dir_all(dir).map_err(|e| ExposeError::write(dir, e))?;
         }
         let spec = UnitSpec::cloudflared(&CloudflaredUnitConfig {
             cloudflared: program,

@@ -127,7 +127,7 @@ impl Exposure {
         };
         report.restarts = origin::propagate(
             &self.home,
-            self.hub_port(),
+            self.hub_port()?,
             &OriginChange::Up {
                 origin: report.hub_origin.clone(),
             },
@@ -148,9 +148,12 @@ impl Exposure {
         if !matches!(expose_state::read(&self.home), Ok(None)) {
             return;
         }
+        let Ok(port) = self.hub_port() else {
+            return;
+        };
         origin::propagate(
             &self.home,
-            self.hub_port(),
+            port,
             &OriginChange::Off {
                 removed: served_origins(prior),
                 remaining: None,
@@ -181,7 +184,7 @@ impl Exposure {
                 .map(|s| advertised_origin(&s));
             origin::propagate(
                 &self.home,
-                self.hub_port(),
+                self.hub_port()?,
                 &OriginChange::Off {
                     removed: removed.origins,
                     remaining,
@@ -246,9 +249,10 @@ impl Exposure {
         })
     }
 
-    /// The hub port (`hub/run/hub.port`, else 1939).
-    pub fn hub_port(&self) -> u16 {
-        parachute_client::hub_port(&self.home)
+    /// The hub port (`hub/run/hub.port`, else 1939); a file holding no port is an error
+    /// naming it.
+    pub fn hub_port(&self) -> Result<u16, ExposeError> {
+        Ok(parachute_client::hub_port(&self.home)?)
     }
 
     /// A fresh log forwarding to the progress sink.
@@ -258,7 +262,7 @@ impl Exposure {
 
     /// Makes sure the hub answers (starting its unit if needed); returns its port.
     pub(crate) fn ensure_hub(&self, log: &mut Log) -> Result<u16, ExposeError> {
-        let port = self.hub_port();
+        let port = self.hub_port()?;
         let mut cfg = EnsureConfig::for_port(port);
         cfg.ready_timeout = self.config.hub_ready_timeout;
         cfg.log_path = Some(self.home.hub_log());

@@ -289,14 +289,25 @@ fn restart(home: &Home, shorts: &[String]) -> Vec<RestartOutcome> {
 }
 
 async fn restart_async(home: &Home, shorts: &[String]) -> Vec<RestartOutcome> {
-    let probe = HubClient::for_home(home);
+    let probe = match HubClient::for_home(home) {
+        Ok(probe) => probe,
+        Err(e) => {
+            return shorts
+                .iter()
+                .map(|s| RestartOutcome::Failed {
+                    short: s.clone(),
+                    detail: e.to_string(),
+                })
+                .collect();
+        }
+    };
     if !probe.is_up(Duration::from_millis(1500)).await {
         return shorts
             .iter()
             .map(|s| RestartOutcome::NotRunning { short: s.clone() })
             .collect();
     }
-    let client = match HubClient::with_operator_token(home) {
+    let client = match HubClient::with_operator_token(home).await {
         Ok(client) => client,
         Err(e) => {
             return shorts

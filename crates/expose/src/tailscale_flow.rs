@@ -216,7 +216,7 @@ pub(crate) fn off(exp: &Exposure, funnel: bool, log: &mut Log) -> Result<Removed
     discovery::remove_files(&exp.home);
     log.ok(format!(
         "{wanted} exposure removed; the hub keeps running on 127.0.0.1:{}.",
-        exp.hub_port()
+        exp.hub_port()?
     ));
     Ok(Removed {
         layers: vec![active],

@@ -1,11 +1,15 @@
 //! Atomic file writes: temp file in the same directory, fsync, rename, fsync the directory.
 //!
 //! A reader sees either the old content or the new content, never a partial file, even if the
-//! writer crashes halfway; a crash leaves at most a stray `<file>.tmp-<pid>-<ms>` next to it.
+//! writer crashes halfway; a crash leaves at most a stray `<file>.tmp-<pid>-<ms>` next to it,
+//! which [`crate::sweep_stale_temp_files`] removes once its writer is gone.
+//!
+//! Whatever the umask: a new file is private (`0600`) unless the caller asks for another mode,
+//! and every directory the writer creates is `0700` (see [`create_private_dir_all`]).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,14 +17,33 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Distinguishes temp files created by concurrent writers in the same process and millisecond.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Mode of a file [`write_atomic`] creates when the caller names none: only the owner may read
+/// or write it (`services.json` decides what code runs; other files may hold secrets).
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Mode of every directory this crate creates: only the owner may list, enter or change it.
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// The infix of our temp file names: `<file>.tmp-<pid>-<ms>[-<n>]`.
+pub(crate) const TEMP_INFIX: &str = ".tmp-";
+
+/// Creates `dir` and its missing parents with mode `0700` (the umask can only narrow it).
+/// Directories that already exist keep their mode.
+pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)
+}
+
 /// Writes `bytes` to `path` atomically.
 ///
-/// Creates missing parent directories. The temp file `<path>.tmp-<pid>-<ms>` (with a `-<n>`
-/// suffix if that name is taken, e.g. by debris of an earlier crash, which is left alone) is
-/// created in the same directory, written, fsynced, given `mode` (or, when `mode` is `None`, the
-/// permissions of the file it replaces, if any), renamed over `path`, and the directory is
-/// fsynced so the rename survives a power loss. On error the temp file is removed and `path` is
-/// unchanged.
+/// Creates missing parent directories (mode `0700`). The temp file `<path>.tmp-<pid>-<ms>` (with
+/// a `-<n>` suffix if that name is taken, e.g. by debris of an earlier crash, which is left
+/// alone) is created in the same directory, written, fsynced, given `mode` (or, when `mode` is
+/// `None`, the permissions of the file it replaces, else [`PRIVATE_FILE_MODE`]), renamed over
+/// `path`, and the directory is fsynced so the rename survives a power loss. On error the temp
+/// file is removed and `path` is unchanged.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -35,12 +58,12 @@ fn write_atomic_at(path: &Path, bytes: &[u8], mode: Option<u32>, ms: u128) -> io
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&dir)?;
+    create_private_dir_all(&dir)?;
     let mode = match mode {
-        Some(m) => Some(m),
+        Some(m) => m,
         None => match fs::metadata(path) {
-            Ok(meta) => Some(meta.permissions().mode() & 0o7777),
-            Err(_) => None,
+            Ok(meta) => meta.permissions().mode() & 0o7777,
+            Err(_) => PRIVATE_FILE_MODE,
         },
     };
     let (tmp, file) = create_temp(path, mode, ms)?;
@@ -52,20 +75,20 @@ fn write_atomic_at(path: &Path, bytes: &[u8], mode: Option<u32>, ms: u128) -> io
 }
 
 /// Creates a fresh temp file next to `path` (never reusing an existing one).
-fn create_temp(path: &Path, mode: Option<u32>, ms: u128) -> io::Result<(PathBuf, File)> {
-    let base = format!("{}.tmp-{}-{}", path.display(), std::process::id(), ms);
+fn create_temp(path: &Path, mode: u32, ms: u128) -> io::Result<(PathBuf, File)> {
+    let mut base = path.as_os_str().to_owned();
+    base.push(format!("{TEMP_INFIX}{}-{ms}", std::process::id()));
     let mut attempt = 0u32;
     loop {
-        let name = if attempt == 0 {
-            base.clone()
-        } else {
-            format!("{base}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
-        };
+        let mut name = base.clone();
+        if attempt > 0 {
+            name.push(format!("-{}", COUNTER.fetch_add(1, Ordering::Relaxed)));
+        }
         let tmp = PathBuf::from(name);
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         // Never let the temp file be more open than the final mode, even briefly.
-        options.mode(mode.unwrap_or(0o666) & 0o777);
+        options.mode(mode & 0o777);
         match options.open(&tmp) {
             Ok(file) => return Ok((tmp, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
@@ -81,13 +104,11 @@ fn finish(
     path: &Path,
     dir: &Path,
     bytes: &[u8],
-    mode: Option<u32>,
+    mode: u32,
 ) -> io::Result<()> {
     file.write_all(bytes)?;
-    if let Some(mode) = mode {
-        // Explicit chmod: the create mode above is filtered by the umask.
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-    }
+    // Explicit chmod: the create mode above is filtered by the umask.
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
     file.sync_all()?;
     drop(file);
     fs::rename(tmp, path)?;
@@ -126,6 +147,27 @@ mod tests {
         write_atomic(&path, b"two", None).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(names(path.parent().unwrap()), vec!["state.json"]);
+    }
+
+    #[test]
+    fn new_files_are_private_and_new_directories_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("hub/run/hub.port");
+        write_atomic(&path, b"1939\n", None).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&path), PRIVATE_FILE_MODE);
+        assert_eq!(mode(&tmp.path().join("hub")), PRIVATE_DIR_MODE);
+        assert_eq!(mode(&tmp.path().join("hub/run")), PRIVATE_DIR_MODE);
+        // An existing directory keeps its mode.
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        write_atomic(&shared.join("f"), b"x", None).unwrap();
+        assert_eq!(mode(&shared), 0o755);
+        assert_eq!(mode(&shared.join("f")), PRIVATE_FILE_MODE);
+        // An explicit mode wins over the default.
+        write_atomic(&shared.join("unit"), b"x", Some(0o644)).unwrap();
+        assert_eq!(mode(&shared.join("unit")), 0o644);
     }
 
     #[test]

@@ -6,12 +6,118 @@
 //! every other line is kept verbatim and ignored. Rewrites touch only the lines they change.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::atomic::write_atomic;
 
 /// Mode for a newly created `.env` (it may hold API keys).
 const NEW_FILE_MODE: u32 = 0o600;
+
+/// The longest `KEY=VALUE` line handed to a module. Linux refuses to start a process with any
+/// one environment string over 128 KiB (`E2BIG`); stay well below it.
+pub const MAX_SPAWN_LINE: usize = 64 * 1024;
+
+/// The most a `.env` may add to a module's environment in total (the whole environment and
+/// the arguments share a limit of a few MiB).
+pub const MAX_SPAWN_TOTAL: usize = 1024 * 1024;
+
+/// A `.env` line that defines a variable no process can be given, left out of the spawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLine {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// Why it was left out (`contains a NUL byte`, …).
+    pub reason: String,
+}
+
+/// The variables of a `.env` that can go into a module's environment, plus the lines that
+/// could not (so the caller can warn, naming the file and the line, and start anyway).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpawnVars {
+    /// The file read.
+    pub path: PathBuf,
+    /// Every usable variable once, in order of first appearance, with its effective value.
+    pub vars: Vec<(String, String)>,
+    /// Variable lines left out, in file order.
+    pub skipped: Vec<SkippedLine>,
+}
+
+impl SpawnVars {
+    /// One message per skipped line: `<file> line <n>: <reason>; the module starts without it …`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.skipped
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} line {}: {}; the module starts without that line (fix or remove it)",
+                    self.path.display(),
+                    s.line,
+                    s.reason
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads the variables of `path` for a spawn: a missing file is empty. Unlike [`EnvFile::read`]
+/// it never fails on content: a variable line that is not UTF-8, holds a NUL byte, is longer
+/// than [`MAX_SPAWN_LINE`] or would push the total past [`MAX_SPAWN_TOTAL`] is skipped and
+/// listed, and every other variable is kept.
+pub fn read_spawn_vars(path: &Path) -> io::Result<SpawnVars> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut out = SpawnVars {
+        path: path.to_path_buf(),
+        ..SpawnVars::default()
+    };
+    let mut total = 0usize;
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    for (index, raw) in body.split(|b| *b == b'\n').enumerate() {
+        // Lines without `=` after their first byte define nothing, whatever they hold.
+        if !raw.iter().skip(1).any(|b| *b == b'=') {
+            continue;
+        }
+        let mut skip = |reason: String| {
+            out.skipped.push(SkippedLine {
+                line: index + 1,
+                reason,
+            })
+        };
+        let Ok(line) = std::str::from_utf8(raw) else {
+            skip("is not valid UTF-8".to_string());
+            continue;
+        };
+        if line.contains('\0') {
+            skip("contains a NUL byte, which no process environment can hold".to_string());
+            continue;
+        }
+        if line.len() > MAX_SPAWN_LINE {
+            skip(format!(
+                "is {} bytes long, over the {MAX_SPAWN_LINE}-byte limit for one variable",
+                line.len()
+            ));
+            continue;
+        }
+        if total + line.len() > MAX_SPAWN_TOTAL {
+            skip(format!(
+                "would take the file's variables past {MAX_SPAWN_TOTAL} bytes in total"
+            ));
+            continue;
+        }
+        let Some((key, value)) = parse_line(line) else {
+            continue;
+        };
+        total += line.len();
+        match out.vars.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value,
+            None => out.vars.push((key.to_string(), value)),
+        }
+    }
+    Ok(out)
+}
 
 /// A parsed `.env` file that remembers its exact lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,6 +341,63 @@ mod tests {
             env.render(),
             "A='\"quoted\"'\nB=\"'single'\"\nC=two lines\nD=has spaces and = signs\n"
         );
+    }
+
+    #[test]
+    fn spawn_vars_skip_lines_no_process_can_take_and_keep_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".env");
+        let mut text = b"GOOD=1\nNUL=a\0b\n".to_vec();
+        text.extend_from_slice(format!("BIG={}\n", "x".repeat(1024 * 1024)).as_bytes());
+        text.extend_from_slice(
+            b"BAD_UTF8=\xff\xfe\nplain line with \0 is ignored\nLAST='ok'\nGOOD=2\n",
+        );
+        std::fs::write(&path, &text).unwrap();
+        let read = read_spawn_vars(&path).unwrap();
+        assert_eq!(
+            read.vars,
+            vec![("GOOD".into(), "2".into()), ("LAST".into(), "ok".into())]
+        );
+        let lines: Vec<usize> = read.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
+        let warnings = read.warnings();
+        assert!(
+            warnings[0].contains(".env line 2: contains a NUL byte"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("line 3: is 1048580 bytes long"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].contains("line 4: is not valid UTF-8"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .all(|w| w.contains(&path.display().to_string()))
+        );
+        // A missing file is empty, not an error.
+        let none = read_spawn_vars(&tmp.path().join("absent/.env")).unwrap();
+        assert!(none.vars.is_empty() && none.skipped.is_empty());
+    }
+
+    #[test]
+    fn spawn_vars_stop_at_the_total_budget() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".env");
+        let line = format!("K{{}}={}\n", "v".repeat(60 * 1024));
+        let text: String = (0..20)
+            .map(|i| line.replace("{}", &i.to_string()))
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        let read = read_spawn_vars(&path).unwrap();
+        let kept: usize = read.vars.iter().map(|(k, v)| k.len() + 1 + v.len()).sum();
+        assert!(kept <= MAX_SPAWN_TOTAL, "{kept}");
+        assert!(!read.skipped.is_empty());
+        assert_eq!(read.vars.len() + read.skipped.len(), 20);
+        assert!(read.skipped[0].reason.contains("in total"));
     }
 
     #[test]

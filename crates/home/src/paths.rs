@@ -1,5 +1,6 @@
 //! Where every file of the config home lives.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,18 @@ impl Home {
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// A stable name for this home: the first 128 bits of the SHA-256 of its canonical path,
+    /// in hex. The hub puts it in its proof of identity and the CLI compares it with its own, so
+    /// a hub serving another home (a copy with the same keys included) is told apart. Fails when
+    /// the root does not exist (there is no hub of it then).
+    pub fn id(&self) -> std::io::Result<String> {
+        use sha2::{Digest, Sha256};
+        use std::os::unix::ffi::OsStrExt;
+        let canonical = std::fs::canonicalize(&self.root)?;
+        let digest = Sha256::digest(canonical.as_os_str().as_bytes());
+        Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
     }
 
     /// Whether this is the container layout (`PARACHUTE_HOME=/parachute` exactly).
@@ -127,9 +140,11 @@ impl Home {
         self.hub_dir().join("logs").join("hub.log")
     }
 
-    /// `<short>/`: a module's directory.
+    /// `<short>/`: a module's directory. Always directly under the root, whatever `short` is:
+    /// a name that is not one plain file name (see [`crate::services::unsafe_name_problem`];
+    /// the registry readers refuse such rows) is escaped into one.
     pub fn module_dir(&self, short: &str) -> PathBuf {
-        self.root.join(short)
+        self.root.join(component(short).as_ref())
     }
 
     /// `<short>/.env`: variables merged into the module's spawn environment.
@@ -141,14 +156,14 @@ impl Home {
     pub fn module_log(&self, short: &str) -> PathBuf {
         self.module_dir(short)
             .join("logs")
-            .join(format!("{short}.log"))
+            .join(format!("{}.log", component(short)))
     }
 
     /// `<short>/run/<short>.pid`: legacy pid file of a detached module (read-only).
     pub fn module_pid_file(&self, short: &str) -> PathBuf {
         self.module_dir(short)
             .join("run")
-            .join(format!("{short}.pid"))
+            .join(format!("{}.pid", component(short)))
     }
 
     /// `cloudflared/`: per-tunnel cloudflared configuration.
@@ -156,10 +171,30 @@ impl Home {
         self.root.join("cloudflared")
     }
 
-    /// `cloudflared/<tunnel>/config.yml`: one tunnel's ingress config.
+    /// `cloudflared/<tunnel>/config.yml`: one tunnel's ingress config (an unsafe tunnel name
+    /// is escaped as module names are, so the path stays under `cloudflared/`).
     pub fn cloudflared_config(&self, tunnel: &str) -> PathBuf {
-        self.cloudflared_dir().join(tunnel).join("config.yml")
+        self.cloudflared_dir()
+            .join(component(tunnel).as_ref())
+            .join("config.yml")
     }
+}
+
+/// `name` when it is one plain file name, else an escaped form that is: every byte outside
+/// `[A-Za-z0-9_-]` becomes `%XX`, so no `/`, `..` or control character survives.
+fn component(name: &str) -> Cow<'_, str> {
+    if crate::services::unsafe_name_problem(name).is_none() {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::from("%");
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -182,6 +217,68 @@ mod tests {
         assert_eq!(home.unwrap().root(), Path::new("/home/u/.parachute"));
         let err = Home::resolve(lookup(&[])).unwrap_err().to_string();
         assert!(err.contains("PARACHUTE_HOME"), "{err}");
+    }
+
+    #[test]
+    fn module_paths_never_leave_the_home() {
+        let h = Home::at("/p");
+        for name in [
+            "../escape-target/x",
+            "..",
+            ".",
+            "",
+            "/etc",
+            "a/../../b",
+            "nul\0byte",
+            "line\nbreak",
+            "esc\u{1b}[2J",
+            "c1\u{85}",
+        ] {
+            for path in [
+                h.module_dir(name),
+                h.module_env(name),
+                h.module_log(name),
+                h.module_pid_file(name),
+                h.cloudflared_config(name),
+            ] {
+                let rel = path
+                    .strip_prefix("/p")
+                    .unwrap_or_else(|_| panic!("{path:?}"));
+                for part in rel.components() {
+                    assert!(
+                        matches!(part, std::path::Component::Normal(_)),
+                        "{name:?} -> {path:?}"
+                    );
+                    let text = part.as_os_str().to_str().unwrap();
+                    assert!(!text.chars().any(char::is_control), "{name:?} -> {path:?}");
+                }
+                let depth = rel.components().count();
+                assert!((1..=3).contains(&depth), "{name:?} -> {path:?}");
+            }
+        }
+        assert_eq!(
+            h.module_dir("../escape-target/x"),
+            PathBuf::from("/p/%%2E%2E%2Fescape-target%2Fx")
+        );
+        // Plain names are used as they are.
+        assert_eq!(h.module_dir("my.module"), PathBuf::from("/p/my.module"));
+    }
+
+    #[test]
+    fn the_id_names_the_directory_not_the_spelling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a");
+        std::fs::create_dir(&a).unwrap();
+        std::os::unix::fs::symlink(&a, tmp.path().join("link")).unwrap();
+        let id = Home::at(&a).id().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(Home::at(tmp.path().join("link")).id().unwrap(), id);
+        assert_eq!(Home::at(tmp.path().join("a/../a")).id().unwrap(), id);
+        let b = tmp.path().join("b");
+        std::fs::create_dir(&b).unwrap();
+        assert_ne!(Home::at(&b).id().unwrap(), id, "a copy is another home");
+        assert!(Home::at(tmp.path().join("missing")).id().is_err());
     }
 
     #[test]

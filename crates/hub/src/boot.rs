@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use parachute_home::services::{self, StartCommand};
-use parachute_home::{EnvFile, Home, ServiceRow};
+use parachute_home::{Home, ServiceRow, read_spawn_vars};
 use parachute_os::{port, process};
 use parachute_supervisor::{SpawnSpec, StartBlocked, StartRequest, Supervisor};
 
@@ -82,7 +82,9 @@ pub fn start_request(ctx: &SpawnContext, row: &ServiceRow) -> StartRequest {
 /// Builds the spawn spec for `row`: argv from its start command, cwd `installDir`, and the env
 /// layered base env (the hub's, minus [`crate::config::HUB_ONLY_ENV`]) → `PORT` →
 /// `<short>/.env` → `PARACHUTE_HUB_ORIGIN` → `PORT` again (the row's port always wins over a
-/// `PORT=` in `.env`).
+/// `PORT=` in `.env`). Refused (`insecure_permissions`) while another user could change the
+/// home, `services.json` or the module's `.env`; `.env` lines no process can take (a NUL byte,
+/// a huge line) are left out with a warning naming the file and line.
 pub fn resolve(
     ctx: &SpawnContext,
     row: &ServiceRow,
@@ -90,6 +92,10 @@ pub fn resolve(
     origin: Option<String>,
 ) -> Result<SpawnSpec, StartBlocked> {
     let home = &ctx.home;
+    // Whoever can change services.json, the home or this module's .env decides what runs.
+    if let Err(err) = home.check_module_not_writable_by_others(short) {
+        return Err(blocked("insecure_permissions", err.to_string()));
+    }
     let argv = match services::start_command(home, row) {
         StartCommand::Argv(argv) if !argv.is_empty() => argv,
         StartCommand::CliOnly => {
@@ -117,8 +123,13 @@ pub fn resolve(
         .cloned()
         .collect();
     env.push(("PORT".into(), port.to_string()));
-    match EnvFile::read(&home.module_env(short)) {
-        Ok(file) => env.extend(file.vars()),
+    match read_spawn_vars(&home.module_env(short)) {
+        Ok(file) => {
+            for warning in file.warnings() {
+                tracing::warn!(short, "{warning}");
+            }
+            env.extend(file.vars);
+        }
         Err(err) => tracing::warn!(
             path = %home.module_env(short).display(),
             %err,
@@ -259,6 +270,11 @@ pub fn boot_all(
     supervisor: &Supervisor,
     notice: BootNotice<'_>,
 ) -> Vec<BootOutcome> {
+    // Each spawn refuses on its own (the reason becomes every module's start error); say it
+    // once here too, where the operator reads the boot.
+    if let Err(err) = ctx.home.check_not_writable_by_others() {
+        tracing::error!("not starting any module: {err}");
+    }
     let read = services::read_lenient(&ctx.home);
     for warning in &read.warnings {
         notice(BootStep::Skipped(&format!("services.json: {warning}")));

@@ -69,6 +69,7 @@ impl Hub {
         let listener = bind_listener(config.bind_host, config.port).await?;
         let local = listener.local_addr().map_err(ServeError::Server)?;
         let home = config.home.clone();
+        parachute_home::sweep_stale_temp_files(&home);
         // Before the port file: a hub that cannot open its database exits at once and must not
         // leave CLI verbs pointing at a port nobody serves.
         let db = Arc::new(HubDb::open(&home.hub_db())?);
@@ -85,7 +86,14 @@ impl Hub {
         let supervisor = Supervisor::new(
             config.runtime.supervisor.clone(),
             sink,
-            Arc::new(move |short| log_home.module_log(short)),
+            // The module's directories are made private here, before the supervisor opens the log.
+            Arc::new(move |short| {
+                let path = log_home.module_log(short);
+                if let Some(dir) = path.parent() {
+                    let _ = parachute_home::create_private_dir_all(dir);
+                }
+                path
+            }),
         );
         let state = AppState::new(&config, supervisor, db, local.port(), admin);
         Ok(Hub {
@@ -154,7 +162,7 @@ impl Hub {
         // Boot may still be handing rows over; let it finish so shutdown sees every module.
         let _ = booting.await;
         state.supervisor().shutdown().await;
-        if hub_port::read(state.home()) == Some(local.port()) {
+        if hub_port::read(state.home()).ok().flatten() == Some(local.port()) {
             let _ = hub_port::remove(state.home());
         }
         tracing::info!("hub stopped; every module is down");
@@ -208,7 +216,7 @@ impl HubHandle {
     }
 
     /// Resolves once the hub has been asked to stop.
-    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         self.state.stopping()
     }
 

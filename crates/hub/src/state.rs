@@ -245,7 +245,7 @@ impl AppState {
 
     /// Resolves once [`AppState::begin_shutdown`] has been called (at once if it already was).
     /// Holds only the channel, not the state.
-    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static + use<> {
         let mut rx = self.inner.stopping.subscribe();
         async move {
             // An error means the state is gone, which also means the hub is going away.

@@ -390,7 +390,7 @@ fn stop_recorded(env: &MigrateEnv, rec: &PidRecord, io: &mut dyn Prompt) -> bool
 /// `hub/run/hub.port` naming a port nothing listens on any more is removed (our `serve` writes
 /// it again when it binds).
 fn clear_stale_port_file(env: &MigrateEnv) {
-    if let Some(p) = hub_port::read(&env.home)
+    if let Some(p) = hub_port::read(&env.home).ok().flatten()
         && parachute_os::port::is_free(p)
     {
         let _ = hub_port::remove(&env.home);

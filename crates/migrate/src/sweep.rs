@@ -322,7 +322,7 @@ pub fn destination(archive_dir: &Path, name: &str, now: SystemTime) -> PathBuf {
 
 /// Moves every archivable entry of `plan`; returns how many moved.
 pub fn apply(plan: &ArchivePlan, now: SystemTime) -> Result<usize, MigrateError> {
-    std::fs::create_dir_all(&plan.archive_dir)
+    parachute_home::create_private_dir_all(&plan.archive_dir)
         .map_err(|e| MigrateError::io("create", &plan.archive_dir, e))?;
     let mut moved = 0;
     for item in plan.archivable() {

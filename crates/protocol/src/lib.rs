@@ -31,7 +31,8 @@ pub use events::{EventEnvelope, HubEvent};
 pub use exposure::{ExposureLayer, ExposureSnapshot, TunnelSummary};
 pub use hub::{AdminState, BootProgress, Health, HubInfo, HubSnapshot, Ready};
 pub use module::{
-    ExitInfo, ModuleAnswer, ModuleLogs, ModuleState, ModuleStatus, StartError, StopAnswer,
+    ExitInfo, ModuleAnswer, ModuleLogs, ModuleState, ModuleStatus, RestartAction, RestartAnswer,
+    StartError, StopAnswer,
 };
 pub use modules_list::{Channel, ChannelAnswer, ModuleSummary, ModulesList, UiEntry};
 pub use operation::{Operation, OperationAccepted, OperationKind, OperationStatus};

@@ -152,6 +152,27 @@ pub struct ModuleAnswer {
     pub state: ModuleState,
 }
 
+/// What `POST /api/modules/<s>/restart?or_start=1` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RestartAction {
+    /// The hub was running the module and restarted it.
+    Restarted,
+    /// The hub was not running it, so it started it.
+    Started,
+}
+
+/// `POST /api/modules/<s>/restart?or_start=1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct RestartAnswer {
+    /// The module.
+    pub short: String,
+    /// Its state afterwards.
+    pub state: ModuleState,
+    /// Which of the two happened.
+    pub action: RestartAction,
+}
+
 /// `POST /api/modules/<s>/stop`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct StopAnswer {

@@ -19,6 +19,8 @@ pub fn definitions() -> String {
         StartError::decl(),
         ModuleState::decl(),
         ModuleAnswer::decl(),
+        RestartAction::decl(),
+        RestartAnswer::decl(),
         StopAnswer::decl(),
         ModuleLogs::decl(),
         Channel::decl(),

@@ -269,7 +269,7 @@ impl ManagedUnit {
             return InstallOutcome::NoManager;
         };
         if let Some(log_dir) = spec.log_path.parent()
-            && let Err(e) = std::fs::create_dir_all(log_dir)
+            && let Err(e) = parachute_home::create_private_dir_all(log_dir)
         {
             return InstallOutcome::Failed {
                 detail: format!(

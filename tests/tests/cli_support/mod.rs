@@ -265,3 +265,75 @@ pub fn notes_of(stdout: &str, service: &str) -> Vec<String> {
     }
     out
 }
+
+/// `fake-hub-listener` on a free port: answers `/health` like a hub, cannot prove it is one,
+/// and records every request with its `Authorization` header (or relays to a real hub).
+pub struct StandInHub {
+    /// The listener process.
+    child: Child,
+    /// Its port.
+    pub port: u16,
+    /// Where it records requests (one JSON object per line).
+    record: PathBuf,
+}
+
+impl StandInHub {
+    /// Starts one for `env` (its record file lives in `env`'s private directory); with
+    /// `relay_to`, it forwards every request to the hub on that port.
+    pub fn start(env: &CliEnv, relay_to: Option<u16>) -> Self {
+        let port = free_port();
+        let record = env.dir.path().join(format!("stand-in-{port}.jsonl"));
+        let mut cmd = Command::new(bin("fake-hub-listener"));
+        cmd.env("PORT", port.to_string())
+            .env("FAKE_HUB_LISTENER_RECORD", &record)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(target) = relay_to {
+            cmd.env("FAKE_HUB_LISTENER_RELAY", target.to_string());
+        }
+        let child = cmd.spawn().expect("spawn fake-hub-listener");
+        let up = wait_for(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        });
+        assert!(up.is_some(), "fake-hub-listener never listened on {port}");
+        Self {
+            child,
+            port,
+            record,
+        }
+    }
+
+    /// Every request line it received.
+    pub fn requests(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .filter_map(|e| e["request"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// Every `Authorization` header value it received.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.entries()
+            .iter()
+            .filter_map(|e| e["authorization"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn entries(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for StandInHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -122,6 +122,22 @@ short: string,
  */
 state: ModuleState, };
 
+export type RestartAction = "restarted" | "started";
+
+export type RestartAnswer = { 
+/**
+ * The module.
+ */
+short: string, 
+/**
+ * Its state afterwards.
+ */
+state: ModuleState, 
+/**
+ * Which of the two happened.
+ */
+action: RestartAction, };
+
 export type StopAnswer = { 
 /**
  * The module.

@@ -170,7 +170,7 @@ pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
 /// Validates the operator token (renewing it inside its last 7 days) and checks it may manage
 /// tokens; returns its `sub`.
 fn authorize_operator(home: &Home, db: &HubDb, issuer: &str) -> Result<String, String> {
-    let port = parachute_client::hub_port(home);
+    let port = parachute_client::hub_port(home).map_err(|e| e.to_string())?;
     let mut accepted =
         parachute_client::accepted_issuers(home, db, port).map_err(|e| e.to_string())?;
     if !accepted.iter().any(|a| a == issuer) {

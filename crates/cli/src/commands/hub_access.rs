@@ -31,11 +31,13 @@ pub fn unit_manager() -> Result<ManagedUnit, String> {
     ))
 }
 
-/// How `ensure hub up` probes and waits for the hub of `home`.
-pub fn ensure_config(home: &Home) -> EnsureConfig {
-    let mut cfg = EnsureConfig::for_port(parachute_client::hub_port(home));
+/// How `ensure hub up` probes and waits for the hub of `home`; fails (naming the file) when
+/// `hub/run/hub.port` holds no port.
+pub fn ensure_config(home: &Home) -> Result<EnsureConfig, String> {
+    let port = parachute_client::hub_port(home).map_err(|e| e.to_string())?;
+    let mut cfg = EnsureConfig::for_port(port);
     cfg.log_path = Some(home.hub_log());
-    cfg
+    Ok(cfg)
 }
 
 /// The module short name for what the user typed: a registry name of a first-party module

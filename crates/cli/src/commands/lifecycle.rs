@@ -10,10 +10,10 @@
 
 use std::time::Instant;
 
-use parachute_client::{ClientError, HubClient, ModuleOp};
+use parachute_client::{ClientError, HubClient};
 use parachute_home::Home;
+use parachute_protocol::RestartAction;
 use parachute_unit::{EnsureConfig, EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
-use serde_json::Value;
 
 use crate::args::LifecycleArgs;
 use crate::commands::hub_access;
@@ -108,7 +108,13 @@ fn no_manager_message() -> String {
 
 /// `start|stop|restart` (no service, or `hub`): through the hub unit.
 fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
-    let cfg = hub_access::ensure_config(home);
+    let cfg = match hub_access::ensure_config(home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("✗ {e}");
+            return 1;
+        }
+    };
     let id = UnitId::hub();
     match verb {
         Verb::Start => match ensure_up(units, &cfg) {
@@ -211,7 +217,13 @@ fn module_verb(
     units: &ManagedUnit,
     args: &LifecycleArgs,
 ) -> i32 {
-    let cfg = hub_access::ensure_config(home);
+    let cfg = match hub_access::ensure_config(home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("✗ {svc}: {e}");
+            return 1;
+        }
+    };
     if verb == Verb::Stop {
         if !probe_health(cfg.port, cfg.health_timeout) {
             println!(
@@ -247,7 +259,8 @@ fn module_verb(
             return 1;
         }
     };
-    let client = match HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref()) {
+    let made = HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref());
+    let client = match runtime.block_on(made) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("✗ {svc}: {e}");
@@ -259,29 +272,33 @@ fn module_verb(
 }
 
 /// Sends the operation; `install` is the command line that installs `svc` (for the
-/// `not_installed` answer).
+/// `not_installed` answer). A restart of a module the hub is not running starts it: the hub
+/// decides that (`?or_start=1`), the answer says which happened.
 async fn drive(verb: Verb, svc: &str, client: &HubClient, install: &str) -> i32 {
-    let op = match verb {
-        Verb::Start => ModuleOp::Start,
-        Verb::Stop => ModuleOp::Stop,
-        Verb::Restart => ModuleOp::Restart,
-    };
-    match client.module_op(svc, op).await {
-        Ok(resp) => {
-            println!("{}", success_line(verb, svc, &resp.body));
-            0
-        }
-        Err(e) if verb == Verb::Restart && e.code() == Some("not_supervised") => {
-            match client.module_op(svc, ModuleOp::Start).await {
-                Ok(resp) => {
-                    println!("{}", success_line(Verb::Start, svc, &resp.body));
-                    0
-                }
-                Err(e) => {
-                    eprintln!("{}", error_line(svc, &e, install));
-                    1
-                }
+    let done = match verb {
+        Verb::Start => client
+            .start_module(svc)
+            .await
+            .map(|a| with_pid(svc, "started", a.state.pid)),
+        Verb::Stop => client.stop_module(svc).await.map(|a| {
+            if a.stopped {
+                format!("✓ {svc} stopped.")
+            } else {
+                format!("✓ {svc} was not running; nothing to stop.")
             }
+        }),
+        Verb::Restart => client.restart_or_start_module(svc).await.map(|a| {
+            let word = match a.action {
+                RestartAction::Restarted => "restarted",
+                RestartAction::Started => "started",
+            };
+            with_pid(svc, word, a.state.pid)
+        }),
+    };
+    match done {
+        Ok(line) => {
+            println!("{line}");
+            0
         }
         Err(e) => {
             eprintln!("{}", error_line(svc, &e, install));
@@ -290,23 +307,11 @@ async fn drive(verb: Verb, svc: &str, client: &HubClient, install: &str) -> i32 
     }
 }
 
-/// The `✓` line for a successful operation, with the pid when the hub reports one.
-fn success_line(verb: Verb, svc: &str, body: &Value) -> String {
-    let pid = body
-        .get("state")
-        .and_then(|s| s.get("pid"))
-        .and_then(Value::as_u64);
-    let with_pid = |word: &str| match pid {
+/// `✓ <svc> <word> (pid N).`, without the pid when the hub reports none.
+fn with_pid(svc: &str, word: &str, pid: Option<u32>) -> String {
+    match pid {
         Some(pid) => format!("✓ {svc} {word} (pid {pid})."),
         None => format!("✓ {svc} {word}."),
-    };
-    match verb {
-        Verb::Start => with_pid("started"),
-        Verb::Restart => with_pid("restarted"),
-        Verb::Stop if body.get("stopped").and_then(Value::as_bool) == Some(false) => {
-            format!("✓ {svc} was not running; nothing to stop.")
-        }
-        Verb::Stop => format!("✓ {svc} stopped."),
     }
 }
 
@@ -328,42 +333,14 @@ fn error_line(svc: &str, err: &ClientError, install: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn success_lines_follow_the_answer() {
+    fn success_lines_carry_the_pid_when_there_is_one() {
         assert_eq!(
-            success_line(
-                Verb::Start,
-                "vault",
-                &json!({"short": "vault", "state": {"pid": 42}})
-            ),
+            with_pid("vault", "started", Some(42)),
             "✓ vault started (pid 42)."
         );
-        assert_eq!(
-            success_line(
-                Verb::Restart,
-                "vault",
-                &json!({"short": "vault", "state": {}})
-            ),
-            "✓ vault restarted."
-        );
-        assert_eq!(
-            success_line(
-                Verb::Stop,
-                "vault",
-                &json!({"short": "vault", "stopped": true})
-            ),
-            "✓ vault stopped."
-        );
-        assert!(
-            success_line(
-                Verb::Stop,
-                "vault",
-                &json!({"short": "vault", "stopped": false})
-            )
-            .contains("was not running")
-        );
+        assert_eq!(with_pid("vault", "restarted", None), "✓ vault restarted.");
     }
 
     #[test]

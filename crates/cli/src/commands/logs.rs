@@ -10,7 +10,6 @@ mod file;
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use parachute_client::{ClientError, HubClient};
 use parachute_home::Home;
@@ -18,15 +17,6 @@ use parachute_unit::probe_health;
 
 use crate::args::LogsArgs;
 use crate::commands::hub_access;
-
-/// How long to wait for the first bytes of the follow stream (its replay of the buffer).
-const REPLAY_FIRST: Duration = Duration::from_millis(1500);
-/// A pause this long in the follow stream ends its replay of the buffer (the hub sends the
-/// buffered lines back to back).
-const REPLAY_GAP: Duration = Duration::from_millis(150);
-/// The replay ends this long after its first bytes at the latest, so a module that never
-/// pauses still gets its lines shown.
-const REPLAY_MAX: Duration = Duration::from_millis(1000);
 
 /// Runs `logs`; returns the exit code.
 pub fn run(args: &LogsArgs) -> i32 {
@@ -72,7 +62,13 @@ pub fn run(args: &LogsArgs) -> i32 {
         );
         return 1;
     };
-    let cfg = hub_access::ensure_config(&home);
+    let cfg = match hub_access::ensure_config(&home) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("parachute logs: {e}");
+            return 1;
+        }
+    };
     if probe_health(cfg.port, cfg.health_timeout) {
         match from_hub(&home, &short, args) {
             Ok(code) => return code,
@@ -85,21 +81,22 @@ pub fn run(args: &LogsArgs) -> i32 {
 /// The lines from the running hub. `Err` carries why the file should be used instead.
 fn from_hub(home: &Home, short: &str, args: &LogsArgs) -> Result<i32, String> {
     let runtime = hub_access::runtime()?;
-    let client = HubClient::with_operator_token(home).map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let client = HubClient::with_operator_token(home)
+            .await
+            .map_err(|e| e.to_string())?;
         if args.follow {
             follow_hub(&client, short, args.lines).await
         } else {
-            let logs = client
-                .module_logs(short)
+            let lines = client
+                .module_logs(short, Some(args.lines))
                 .await
                 .map_err(|e| describe(short, &e))?;
-            let skip = logs.lines.len().saturating_sub(args.lines);
             let mut out = std::io::stdout().lock();
-            for line in &logs.lines[skip..] {
+            for line in &lines {
                 let _ = writeln!(out, "{line}");
             }
-            if logs.lines.is_empty() {
+            if lines.is_empty() {
                 eprintln!("{short} has printed nothing since it was started.");
             }
             Ok(0)
@@ -116,57 +113,40 @@ fn describe(short: &str, err: &ClientError) -> String {
     }
 }
 
-/// Streams the hub's follow endpoint: the replay of the buffer (trimmed to the last `n`
-/// lines), then every new line until the hub closes the stream or the user interrupts.
+/// Streams the hub's follow endpoint: the newest `n` buffered lines (the hub trims them), then
+/// every new line until the hub closes the stream or the user interrupts. Each line arrives as
+/// `[short] <line>`; the prefix is dropped (one module is shown), the hub's own notes keep
+/// theirs.
 async fn follow_hub(client: &HubClient, short: &str, n: usize) -> Result<i32, String> {
     let mut resp = client
-        .follow_module_logs(short)
+        .follow_module_logs(short, Some(n))
         .await
         .map_err(|e| describe(short, &e))?;
-    // The hub sends the buffered lines at once, then new lines as they come: what arrives
-    // before the first pause is the replay.
-    let mut replay: Vec<u8> = Vec::new();
-    let mut wait = REPLAY_FIRST;
-    let mut ended = false;
-    let mut cutoff: Option<tokio::time::Instant> = None;
-    loop {
-        if let Some(cutoff) = cutoff {
-            wait = REPLAY_GAP.min(cutoff.saturating_duration_since(tokio::time::Instant::now()));
-        }
-        match tokio::time::timeout(wait, resp.chunk()).await {
-            Ok(Ok(Some(bytes))) => {
-                replay.extend_from_slice(&bytes);
-                cutoff.get_or_insert_with(|| tokio::time::Instant::now() + REPLAY_MAX);
-            }
-            Ok(Ok(None)) => {
-                ended = true;
-                break;
-            }
-            Ok(Err(e)) => return Err(format!("the log stream broke: {e}")),
-            Err(_) => break,
-        }
-    }
     let mut out = std::io::stdout();
-    let (complete, partial) = split_partial(&replay);
-    let text = String::from_utf8_lossy(complete);
-    let lines: Vec<&str> = text.lines().collect();
-    for line in &lines[lines.len().saturating_sub(n)..] {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = out.write_all(partial);
-    let _ = out.flush();
-    while !ended {
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
         match resp.chunk().await {
             Ok(Some(bytes)) => {
-                let _ = out.write_all(&bytes);
+                pending.extend_from_slice(&bytes);
+                let (complete, _) = split_partial(&pending);
+                let upto = complete.len();
+                let text = String::from_utf8_lossy(&pending[..upto]).into_owned();
+                for line in text.lines() {
+                    let _ = writeln!(out, "{}", parachute_client::unprefixed(short, line));
+                }
                 let _ = out.flush();
+                pending.drain(..upto);
             }
-            Ok(None) => ended = true,
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("(the log stream from the hub broke: {e})");
                 return Ok(1);
             }
         }
+    }
+    if !pending.is_empty() {
+        let text = String::from_utf8_lossy(&pending).into_owned();
+        let _ = writeln!(out, "{}", parachute_client::unprefixed(short, &text));
     }
     eprintln!(
         "(the hub closed {short}'s log stream: the module is no longer supervised, or the hub stopped)"

@@ -31,26 +31,13 @@
 //! the hub row is always last. `manager` is the hub unit's state as the service manager reports
 //! it (`active`, `activating`, `failed`, `inactive`, `unknown`, `no-unit`, `no-manager`).
 
-mod model;
 mod render;
-mod source;
-mod uptime;
 
-use std::time::{Duration, SystemTime};
-
-use parachute_auth::AuthError;
-use parachute_client::{ClientError, HubClient, HubInfo, ModulesList, hub_port, probe_http};
-use parachute_home::{Home, Manifest};
-use parachute_unit::{UnitId, UnitState};
+use parachute_client::hub_port;
+use parachute_control::status::gather;
 
 use crate::args::StatusArgs;
 use crate::commands::hub_access;
-use model::{HubObservation, ManifestBase, ModuleObservation, Report};
-
-/// How long the hub's `/health` may take.
-const HEALTH_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How long one module's health request may take.
-const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Runs `status`; returns the exit code.
 pub fn run(args: &StatusArgs) -> i32 {
@@ -80,9 +67,17 @@ pub fn run(args: &StatusArgs) -> i32 {
             return 1;
         }
     };
-    let report = runtime.block_on(gather(&home, &manifest));
+    let port = match hub_port(&home) {
+        Ok(port) => port,
+        Err(e) => {
+            eprintln!("parachute status: {e}");
+            return 1;
+        }
+    };
+    let units = hub_access::unit_manager().ok();
+    let report = runtime.block_on(gather(&home, &manifest, port, units));
     if args.json {
-        match serde_json::to_string_pretty(&report.to_json()) {
+        match serde_json::to_string_pretty(&report.to_protocol()) {
             Ok(text) => println!("{text}"),
             Err(e) => {
                 eprintln!("parachute status: cannot encode the report: {e}");
@@ -95,178 +90,4 @@ pub fn run(args: &StatusArgs) -> i32 {
         }
     }
     report.exit_code()
-}
-
-/// Observes the hub and every module, concurrently where possible, and builds the report.
-pub async fn gather(home: &Home, manifest: &Manifest) -> Report {
-    let port = hub_port(home);
-    let manager_task = tokio::task::spawn_blocking(query_manager);
-    let health = HubClient::new(port).health(HEALTH_TIMEOUT).await.ok();
-    let hub_up = health.is_some();
-    let prefixes = source::bun_global_prefixes();
-    let bases: Vec<ManifestBase> = manifest
-        .services
-        .iter()
-        .map(|row| ManifestBase::new(row, &source::detect(row, &prefixes)))
-        .collect();
-
-    let mut rows = Vec::with_capacity(bases.len() + 1);
-    let mut hub_process = HubProcessInfo::default();
-    let mut read_note = None;
-    if hub_up {
-        let (probes, (modules, info)) = tokio::join!(probe_all(&bases), read_live(home.clone()));
-        hub_process = match info {
-            Some(info) if info.pid.is_some() => HubProcessInfo::from_api(&info),
-            _ => tokio::task::spawn_blocking(move || HubProcessInfo::from_os(port))
-                .await
-                .unwrap_or_default(),
-        };
-        let list = match modules {
-            Ok(list) => Some(list),
-            Err(note) => {
-                read_note = Some(note);
-                None
-            }
-        };
-        let now = SystemTime::now();
-        for (base, probe) in bases.iter().zip(probes) {
-            let snapshot = list.as_ref().and_then(|l| l.get(&base.short));
-            let os_uptime = snapshot
-                .filter(|s| s.started_at_ms.is_none())
-                .and_then(|s| s.pid)
-                .and_then(uptime::process_uptime);
-            let seen = ModuleObservation {
-                snapshot,
-                probe: Some(probe),
-                os_uptime,
-            };
-            let mut row = model::module_row_hub_up(base, &seen, now);
-            if let Some(note) = read_note.take() {
-                row.notes.insert(0, note);
-            }
-            rows.push(row);
-        }
-    } else {
-        rows.extend(bases.iter().map(model::module_row_hub_down));
-    }
-    let manager = manager_task.await.unwrap_or_else(|e| UnitState::Unknown {
-        detail: format!("the manager query failed: {e}"),
-    });
-    let manager_word = manager.word().to_string();
-    let mut hub = model::hub_row(&HubObservation {
-        port,
-        health,
-        manager,
-        pid: hub_process.pid,
-        uptime: hub_process.uptime,
-        source: hub_process.source(),
-        fallback_version: env!("CARGO_PKG_VERSION").to_string(),
-    });
-    // With no module rows, the note about the module read lands on the hub row.
-    hub.notes.extend(read_note);
-    rows.push(hub);
-    Report {
-        hub_port: port,
-        hub_up,
-        manager: manager_word,
-        rows,
-    }
-}
-
-/// The hub process: from `GET /api/hub` when the token may read it, else from the OS.
-#[derive(Debug, Clone, Default)]
-struct HubProcessInfo {
-    /// Its pid.
-    pid: Option<u32>,
-    /// How long it has been running.
-    uptime: Option<Duration>,
-    /// `binary` or `container`, as the hub says.
-    kind: Option<String>,
-    /// Its executable.
-    executable: Option<String>,
-}
-
-impl HubProcessInfo {
-    fn from_api(info: &HubInfo) -> Self {
-        Self {
-            pid: info.pid,
-            uptime: info.uptime_ms.map(Duration::from_millis),
-            kind: info.source.clone(),
-            executable: info.executable.clone(),
-        }
-    }
-
-    /// The process listening on the hub port, as far as this user can see.
-    fn from_os(port: u16) -> Self {
-        let pid = parachute_os::port::listeners(port).first().map(|h| h.pid);
-        Self {
-            pid,
-            uptime: pid.and_then(uptime::process_uptime),
-            kind: None,
-            executable: pid
-                .and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok())
-                .map(|p| p.display().to_string()),
-        }
-    }
-
-    /// The SOURCE cell of the hub row.
-    fn source(&self) -> String {
-        let kind = self.kind.clone().unwrap_or_else(|| "binary".to_string());
-        match &self.executable {
-            Some(exe) => format!("{kind} → {exe}"),
-            None => kind,
-        }
-    }
-}
-
-/// The service manager's view of the hub unit (never fails).
-fn query_manager() -> UnitState {
-    match hub_access::unit_manager() {
-        Ok(units) => units.query_state(&UnitId::hub()),
-        Err(detail) => UnitState::Unknown { detail },
-    }
-}
-
-/// A timed health request to every module's own port, all at once.
-async fn probe_all(bases: &[ManifestBase]) -> Vec<Result<parachute_client::HttpProbe, String>> {
-    let mut set = tokio::task::JoinSet::new();
-    for (i, base) in bases.iter().enumerate() {
-        let (port, path) = (base.port, base.health.clone());
-        set.spawn(async move { (i, probe_http(port, &path, PROBE_TIMEOUT).await) });
-    }
-    let mut out: Vec<Result<_, String>> = vec![Err("not probed".to_string()); bases.len()];
-    while let Some(done) = set.join_next().await {
-        if let Ok((i, result)) = done {
-            out[i] = result;
-        }
-    }
-    out
-}
-
-/// `GET /api/modules` and `GET /api/hub` with the operator token: the module list (or the
-/// note explaining why there is none) and the hub's report on itself (when the token may read
-/// it).
-async fn read_live(home: Home) -> (Result<ModulesList, String>, Option<HubInfo>) {
-    let client =
-        match tokio::task::spawn_blocking(move || HubClient::with_operator_token(&home)).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => return (Err(module_read_note(&e)), None),
-            Err(e) => return (Err(format!("live module state unavailable ({e})")), None),
-        };
-    let (modules, info) = tokio::join!(client.modules(), client.hub_info());
-    (modules.map_err(|e| module_read_note(&e)), info.ok())
-}
-
-/// The note shown when the live module state cannot be read.
-fn module_read_note(err: &ClientError) -> String {
-    match err {
-        ClientError::Token(
-            AuthError::OperatorTokenMissing { .. } | AuthError::OperatorTokenExpired { .. },
-        ) => "live module state unavailable: no usable operator token — run `parachute auth rotate-operator` to mint one (on a new hub, `parachute auth set-password` creates the admin and its token)".to_string(),
-        ClientError::Unreachable { .. } => {
-            "live module state unavailable (the hub did not answer GET /api/modules in time)"
-                .to_string()
-        }
-        other => format!("live module state unavailable ({other})"),
-    }
 }

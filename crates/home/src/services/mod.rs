@@ -12,6 +12,7 @@ mod known;
 mod row;
 mod start;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -21,7 +22,7 @@ pub use known::{
     CANONICAL_PORTS, RETIRED_NAMES, canonical_port, is_vault_name, known_short,
     manifest_name_for_short,
 };
-pub use row::{InstallHints, PublicExposure, ServiceRow, StartErrorRecord};
+pub use row::{InstallHints, PublicExposure, ServiceRow, StartErrorRecord, unsafe_name_problem};
 pub use start::{ModuleJson, ModuleJsonError, StartCommand, module_json, start_command};
 
 use crate::atomic::write_atomic;
@@ -55,11 +56,12 @@ fn lock_registry(home: &Home) -> RegistryGuard {
     let mutex = lock_in_process();
     let path = home.root().join(".services.json.lock");
     let file = (|| {
-        std::fs::create_dir_all(home.root()).ok()?;
+        crate::atomic::create_private_dir_all(home.root()).ok()?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(crate::atomic::PRIVATE_FILE_MODE)
             .open(&path)
             .ok()?;
         use std::os::fd::AsRawFd;

@@ -198,6 +198,12 @@ impl ServiceRow {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             other => return Err(bad("name", "a non-empty string", other)),
         };
+        if let Some(problem) = unsafe_name_problem(&name) {
+            return Err(format!(
+                "\"name\" {name:?} {problem}: a row's name is also the module's directory under \
+                 the home, so it must be one plain file name"
+            ));
+        }
         let port = match o.get("port").and_then(port_of) {
             Some(p) => p,
             None => return Err(bad("port", "an integer 1..65535", o.get("port"))),
@@ -331,6 +337,27 @@ impl<'de> Deserialize<'de> for ServiceRow {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
         ServiceRow::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why `name` cannot be a module name (it would not stay one directory under the home, or
+/// would corrupt logs and terminals), or `None` when it is fine. Refused: `.`, anything with
+/// `/` or `..`, NUL and every control character (C0, DEL and C1).
+pub fn unsafe_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name == "." {
+        Some("is the current directory")
+    } else if name.contains('/') {
+        Some("contains \"/\"")
+    } else if name.contains("..") {
+        Some("contains \"..\"")
+    } else if name.contains('\0') {
+        Some("contains a NUL byte")
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character")
+    } else {
+        None
     }
 }
 

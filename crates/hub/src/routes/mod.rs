@@ -5,10 +5,12 @@
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
 pub mod discovery;
+pub mod events;
 pub mod gate;
 pub mod health;
 pub mod host;
 pub mod modules;
+pub mod proof;
 pub mod proxy;
 pub mod ready;
 pub mod security;
@@ -31,6 +33,8 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/parachute-revocation.json",
             get(wellknown::revocations),
         )
+        .route(proof::PATH, get(proof::proof))
+        .route("/api/events", get(events::events))
         .merge(modules::router())
         // The hub's own routes only: proxied module answers pass through untouched.
         .route_layer(middleware::from_fn(security::headers))

@@ -1,8 +1,8 @@
 //! The status table: padded columns joined by two spaces, then `  → url` and `  ! note` lines
 //! under each row.
 
-use super::model::Row;
-use super::uptime::{format_latency, format_uptime};
+use parachute_control::status::Row;
+use parachute_control::status::uptime::{format_latency, format_uptime};
 
 const HEADER: [&str; 8] = [
     "SERVICE", "PORT", "VERSION", "STATE", "PID", "UPTIME", "LATENCY", "SOURCE",
@@ -56,7 +56,7 @@ pub fn table(rows: &[Row]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::status::model::State;
+    use parachute_control::status::State;
     use std::time::Duration;
 
     fn row(service: &str, state: State, notes: &[&str]) -> Row {

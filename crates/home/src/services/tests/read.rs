@@ -412,3 +412,47 @@ fn claw_is_renamed_to_agent_with_paths_and_health() {
     assert_eq!(read.manifest.services[0].name, "claw");
     assert!(read.notes.is_empty());
 }
+
+#[test]
+fn names_that_are_not_one_plain_file_name_are_refused_by_both_readers() {
+    for bad in [
+        "../escape-target/x",
+        "parachute-vault-../../x",
+        "a/b",
+        "..",
+        ".",
+        "x..y",
+        "nul\0byte",
+        "new\nline",
+        "esc\u{1b}[2J",
+    ] {
+        let value = json!({"services": [
+            row("parachute-scribe", 1943, "/scribe"),
+            row(bad, 2001, "/bad"),
+        ]});
+        let (_tmp, home) = home_with(&value);
+        let before = file_text(&home);
+        let err = read_strict(&home).unwrap_err().to_string();
+        assert!(err.contains("row 2 ("), "{bad:?}: {err}");
+        assert!(err.contains("one plain file name"), "{bad:?}: {err}");
+        assert!(
+            !err.contains('\0') && !err.contains('\u{1b}'),
+            "escaped: {err:?}"
+        );
+        let read = read_lenient(&home);
+        assert_eq!(names(&read.manifest), vec!["parachute-scribe"], "{bad:?}");
+        let all = read.warnings.join("\n");
+        assert!(all.contains("skipping row 2 ("), "{bad:?}: {all}");
+        assert!(all.contains("one plain file name"), "{bad:?}: {all}");
+        assert_eq!(file_text(&home), before, "never rewritten");
+        // Writers refuse such a row too.
+        let row = ServiceRow::new(bad, 2002, vec!["/b".into()], "/health", "1");
+        assert!(upsert_row(&home, &row).is_err(), "{bad:?}");
+    }
+    // Dots, dashes and other plain characters stay allowed.
+    let (_tmp, home) = home_with(&json!({"services": [row("my.module-2_x", 2003, "/m")]}));
+    assert_eq!(
+        read_strict(&home).unwrap().services[0].name,
+        "my.module-2_x"
+    );
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use parachute_protocol::{ModuleAnswer, ModuleLogs, StopAnswer};
+use parachute_protocol::{ModuleAnswer, ModuleLogs, RestartAction, RestartAnswer, StopAnswer};
 use parachute_supervisor::{ModuleStatus, Supervisor};
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -51,12 +51,14 @@ pub async fn restart(
     if flag(query, "or_start") {
         let (kind, state) = service.restart_or_start(short).await?;
         let action = match kind {
-            crate::service::RestartKind::Restarted => "restarted",
-            crate::service::RestartKind::Started => "started",
+            crate::service::RestartKind::Restarted => RestartAction::Restarted,
+            crate::service::RestartKind::Started => RestartAction::Started,
         };
-        return Ok(ok_json(
-            serde_json::json!({"short": short, "state": state, "action": action}),
-        ));
+        return Ok(ok_json(RestartAnswer {
+            short: short.to_string(),
+            state,
+            action,
+        }));
     }
     let state = service.restart(short).await?;
     Ok(ok_json(ModuleAnswer {

@@ -7,35 +7,13 @@ use std::time::{Duration, SystemTime};
 
 use parachute_client::{HttpProbe, ModuleSummary};
 use parachute_home::ServiceRow;
+use parachute_protocol::{StartError, StatusHub, StatusReport, StatusRow};
 use parachute_unit::UnitState;
-use serde_json::{Value, json};
 
 use super::source::InstallSource;
 
-/// The one-word state every surface (CLI, dashboard) shares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Running and serving.
-    Active,
-    /// On its way up (starting, respawning, not answering yet).
-    Pending,
-    /// Stopped on purpose, never started, or down with the hub.
-    Inactive,
-    /// Should be running and is not (crashed, failed unit).
-    Failing,
-}
-
-impl State {
-    /// The STATE cell.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Active => "active",
-            State::Pending => "pending",
-            State::Inactive => "inactive",
-            State::Failing => "failing",
-        }
-    }
-}
+/// The one-word state every surface (CLI, dashboard, tray) shares.
+pub use parachute_protocol::RowState as State;
 
 /// One line of the table (a module, or the hub last).
 #[derive(Debug, Clone, PartialEq)]
@@ -69,23 +47,26 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row as JSON (`status --json`); durations in milliseconds.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "service": self.service,
-            "short": self.short,
-            "port": self.port,
-            "version": self.version,
-            "state": self.state.as_str(),
-            "pid": self.pid,
-            "uptime_ms": self.uptime.map(|d| d.as_millis() as u64),
-            "latency_ms": self.latency.map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0),
-            "source": self.source,
-            "url": self.url,
-            "notes": self.notes,
-            "unhealthy": self.unhealthy,
-            "supervisor_status": self.supervisor_status,
-        })
+    /// The row on the wire (`status --json`, the dashboard); durations in milliseconds,
+    /// latency rounded to a tenth of a millisecond.
+    pub fn to_protocol(&self) -> StatusRow {
+        StatusRow {
+            service: self.service.clone(),
+            short: self.short.clone(),
+            port: self.port,
+            version: self.version.clone(),
+            state: self.state,
+            pid: self.pid,
+            uptime_ms: self.uptime.map(|d| d.as_millis() as u64),
+            latency_ms: self
+                .latency
+                .map(|d| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0),
+            source: self.source.clone(),
+            url: self.url.clone(),
+            notes: self.notes.clone(),
+            unhealthy: self.unhealthy,
+            supervisor_status: self.supervisor_status.clone(),
+        }
     }
 }
 
@@ -110,12 +91,16 @@ impl Report {
     }
 
     /// `status --json`: `{hub:{port, up, manager}, services:[row…], exit_code}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "hub": { "port": self.hub_port, "up": self.hub_up, "manager": self.manager },
-            "services": self.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
-            "exit_code": self.exit_code(),
-        })
+    pub fn to_protocol(&self) -> StatusReport {
+        StatusReport {
+            hub: StatusHub {
+                port: self.hub_port,
+                up: self.hub_up,
+                manager: self.manager.clone(),
+            },
+            services: self.rows.iter().map(Row::to_protocol).collect(),
+            exit_code: self.exit_code(),
+        }
     }
 }
 
@@ -192,18 +177,12 @@ fn first_line_note(description: &str) -> String {
     )
 }
 
-/// The note for a supervisor `startError` object.
-pub fn start_error_note(start_error: &Value) -> Option<String> {
-    if let Some(bin) = start_error
-        .get("binary")
-        .and_then(Value::as_str)
-        .filter(|b| !b.is_empty())
-    {
+/// The note for a supervisor start error.
+pub fn start_error_note(start_error: &StartError) -> Option<String> {
+    if let Some(bin) = start_error.binary.as_deref().filter(|b| !b.is_empty()) {
         return Some(missing_binary_note(bin));
     }
-    start_error
-        .get("error_description")
-        .and_then(Value::as_str)
+    Some(start_error.error_description.as_str())
         .filter(|d| !d.trim().is_empty())
         .map(first_line_note)
 }
@@ -241,6 +220,39 @@ pub fn module_row_hub_down(base: &ManifestBase) -> Row {
     }
 }
 
+/// A module row while the hub is up but its view of the modules could not be read (no usable
+/// operator token, a listener that is not this home's hub): the health probe to the module's
+/// own port decides — 2xx → active, another answer → pending, no answer → inactive.
+pub fn module_row_probe_only(
+    base: &ManifestBase,
+    probe: Option<&Result<HttpProbe, String>>,
+) -> Row {
+    let mut notes = Vec::new();
+    let (state, latency) = match probe {
+        Some(Ok(probe)) if probe.is_success() => (State::Active, Some(probe.latency)),
+        Some(Ok(probe)) => {
+            notes.push(format!(
+                "probe: {} answered http {}",
+                base.health, probe.status
+            ));
+            (State::Pending, Some(probe.latency))
+        }
+        Some(Err(reason)) => {
+            notes.push(format!("probe: {} — {reason}", base.health));
+            (State::Inactive, None)
+        }
+        None => (State::Inactive, None),
+    };
+    notes.extend(base.drift.clone());
+    notes.extend(base.stale.clone());
+    Row {
+        latency,
+        state,
+        notes,
+        ..module_row_hub_down(base)
+    }
+}
+
 /// A module row while the hub is up.
 ///
 /// running (ready, or readiness unknown) → active; running but not answering yet, starting,
@@ -252,9 +264,9 @@ pub fn module_row_hub_up(
     now: SystemTime,
 ) -> Row {
     let snap = seen.snapshot;
-    let status = snap.and_then(|s| s.supervisor_status.as_deref());
+    let status = snap.and_then(|s| s.supervisor_status.map(|st| st.as_str()));
     let state = match status {
-        Some("running") if snap.and_then(|s| s.ready) == Some(false) => State::Pending,
+        Some("running") if snap.and_then(|s| s.supervisor_ready) == Some(false) => State::Pending,
         Some("running") => State::Active,
         Some("crashed") => State::Failing,
         Some("starting") | Some("restarting") => State::Pending,
@@ -263,7 +275,7 @@ pub fn module_row_hub_up(
     let process_exists = matches!(state, State::Active | State::Pending);
     let pid = snap.and_then(|s| s.pid).filter(|_| process_exists);
     let uptime = if process_exists {
-        snap.and_then(|s| s.started_at_ms)
+        snap.and_then(|s| s.supervisor_started_at)
             .and_then(|ms| {
                 let started = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
                 now.duration_since(started).ok()
@@ -300,7 +312,7 @@ pub fn module_row_hub_up(
     notes.extend(base.drift.clone());
     notes.extend(base.stale.clone());
     let start_error = snap
-        .and_then(|s| s.start_error.as_ref())
+        .and_then(|s| s.supervisor_start_error.as_ref())
         .and_then(start_error_note)
         .or_else(|| {
             (state != State::Active)

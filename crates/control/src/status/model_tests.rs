@@ -1,5 +1,6 @@
 use super::*;
 use parachute_client::HubHealth;
+use serde_json::{Value, json};
 
 fn base(name: &str, port: u16, paths: &[&str]) -> ManifestBase {
     let doc = json!({"services": [{
@@ -13,7 +14,7 @@ fn base(name: &str, port: u16, paths: &[&str]) -> ManifestBase {
 }
 
 fn summary(value: Value) -> ModuleSummary {
-    ModuleSummary::from_value(&value).unwrap()
+    serde_json::from_value(value).unwrap()
 }
 
 fn probe_ok(ms: u64) -> Option<Result<HttpProbe, String>> {
@@ -45,12 +46,12 @@ fn supervisor_states_map_to_the_four_words() {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
     let cases = [
         (
-            json!({"short": "thing", "supervisor_status": "running", "pid": 9, "started_at": 940_000}),
+            json!({"short": "thing", "supervisor_status": "running", "pid": 9, "supervisor_started_at": 940_000}),
             State::Active,
             false,
         ),
         (
-            json!({"short": "thing", "supervisor_status": "running", "pid": 9, "ready": false}),
+            json!({"short": "thing", "supervisor_status": "running", "pid": 9, "supervisor_ready": false}),
             State::Pending,
             false,
         ),
@@ -89,7 +90,7 @@ fn supervisor_states_map_to_the_four_words() {
     }
     // A running module: uptime from started_at (60 s before now), latency from the probe.
     let s = summary(
-        json!({"short": "thing", "supervisor_status": "running", "pid": 9, "started_at": 940_000}),
+        json!({"short": "thing", "supervisor_status": "running", "pid": 9, "supervisor_started_at": 940_000}),
     );
     let row = module_row_hub_up(
         &b,
@@ -270,8 +271,31 @@ fn the_exit_code_counts_only_unhealthy_rows() {
     assert_eq!(report.exit_code(), 0);
     report.rows.push(hub(UnitState::Active, false));
     assert_eq!(report.exit_code(), 1);
-    let json = report.to_json();
+    let json = serde_json::to_value(report.to_protocol()).unwrap();
     assert_eq!(json["exit_code"], 1);
     assert_eq!(json["services"][0]["state"], "inactive");
     assert_eq!(json["hub"]["manager"], "no-unit");
+}
+
+#[test]
+fn without_the_hubs_view_the_probe_decides() {
+    let b = base("thing", 5000, &["/thing"]);
+    let row = module_row_probe_only(&b, probe_ok(4).as_ref());
+    assert_eq!(row.state, State::Active);
+    assert_eq!(row.latency, Some(Duration::from_millis(4)));
+    assert!(row.notes.is_empty(), "{:?}", row.notes);
+    assert!(!row.unhealthy);
+    let answered = Some(Ok(HttpProbe {
+        status: 503,
+        latency: Duration::from_millis(2),
+    }));
+    let row = module_row_probe_only(&b, answered.as_ref());
+    assert_eq!(row.state, State::Pending);
+    assert_eq!(row.notes, vec!["probe: /health answered http 503"]);
+    let refused = Some(Err("connection refused".to_string()));
+    let row = module_row_probe_only(&b, refused.as_ref());
+    assert_eq!(row.state, State::Inactive);
+    assert_eq!(row.latency, None);
+    assert_eq!(row.notes, vec!["probe: /health — connection refused"]);
+    assert!(!row.notes.iter().any(|n| n.contains("hub is down")));
 }

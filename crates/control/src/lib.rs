@@ -1,0 +1,23 @@
+//! The control layer: what every front end (the `parachute` CLI, the desktop tray, the
+//! dashboard's desktop commands) does to a hub, in one place, as typed reports.
+//!
+//! One API style throughout: `Result<Report, Error>`, plus a progress sink for long
+//! operations (as [`parachute_expose`] already does). Reports say what happened and which
+//! typed [`NextStep`] applies; each front end renders its own words (the CLI `parachute …`
+//! lines, the tray a menu entry). Blocking callers use [`blocking::Control`], which owns one
+//! runtime, instead of private threads with their own.
+//!
+//! | area | module |
+//! |---|---|
+//! | status snapshot (`parachute status`, the tray's status line) | [`status`] |
+//! | the hub: find it, attach, start it in process or through its unit | [`hub`] |
+//! | module start / stop / restart through the running hub | [`modules`] |
+//! | exposure | re-exported [`parachute_expose`] |
+//! | legacy installs (sweep, cutover, teardown, offer) | re-exported [`parachute_migrate`] |
+
+#![warn(missing_docs)]
+
+pub mod status;
+
+pub use parachute_expose as expose;
+pub use parachute_migrate as migrate;
