@@ -9,6 +9,7 @@
 mod modules;
 mod origin;
 mod probe;
+mod ready;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use serde_json::Value;
 pub use modules::{HubInfo, ModuleLogs, ModuleOp, ModuleSummary, ModulesList};
 pub use origin::client_origin;
 pub use probe::{HttpProbe, HubHealth, probe_http};
+pub use ready::HubReadiness;
 
 /// The hub's default port when `hub.port` is absent.
 pub const DEFAULT_HUB_PORT: u16 = 1939;
