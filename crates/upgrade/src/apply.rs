@@ -123,7 +123,7 @@ impl Upgrader {
         self.swap(op, download)?;
         if status.restart != Some(RestartKind::Unit) {
             let reason = format!(
-                "{target} is in place at {}; no hub unit is installed, so the hub running now keeps {} until it is restarted (stop it and run `parachute serve` again)",
+                "{target} is in place at {}; no hub unit is installed, so a hub started by hand keeps running {} until you restart it (stop it and run `parachute serve` again)",
                 self.config.binary.display(),
                 self.config.current_version
             );

@@ -61,8 +61,12 @@ pub fn keep_previous(binary: &Path) -> std::io::Result<PathBuf> {
     Ok(previous)
 }
 
-/// Moves the verified download over the binary (one rename).
+/// Moves the verified download over the binary (one rename), with the binary's permissions
+/// (the download was private while it was unverified).
 pub fn install(download: &Path, binary: &Path) -> std::io::Result<()> {
+    if let Ok(meta) = std::fs::metadata(binary) {
+        std::fs::set_permissions(download, meta.permissions())?;
+    }
     std::fs::rename(download, binary)?;
     sync_dir(binary)
 }
@@ -106,11 +110,18 @@ mod tests {
             ".parachute.upgrade-0123456789ab.part"
         );
         std::fs::write(&download, "new").unwrap();
+        std::fs::set_permissions(&download, std::fs::Permissions::from_mode(0o700)).unwrap();
 
         let previous = keep_previous(&binary).unwrap();
         assert_eq!(previous, dir.path().join("parachute.previous"));
         install(&download, &binary).unwrap();
         assert_eq!(std::fs::read_to_string(&binary).unwrap(), "new");
+        let mode = std::fs::metadata(&binary).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o755,
+            "the new binary gets the old one's mode"
+        );
         assert_eq!(std::fs::read_to_string(&previous).unwrap(), "old");
         assert!(!download.exists());
 
