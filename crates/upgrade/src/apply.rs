@@ -242,6 +242,7 @@ impl Upgrader {
                     lost = Some(e);
                 }
             }
+            lost.is_none()
         })
         .await;
         if let Some(e) = lost {

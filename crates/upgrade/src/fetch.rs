@@ -199,6 +199,9 @@ pub enum DownloadError {
     /// The content's signature does not verify with the trusted key.
     #[error("the downloaded binary's signature is not valid: {0}")]
     Signature(SignatureError),
+    /// The caller stopped it (the operation was taken away).
+    #[error("the download was stopped")]
+    Cancelled,
     /// Writing the temp file failed.
     #[error("could not write {path}: {detail}")]
     Write {
@@ -210,13 +213,14 @@ pub enum DownloadError {
 }
 
 /// Downloads `artifact` into `dest` (created, mode 0700), checking size, sha256 and signature
-/// as the bytes arrive. `progress(done, total)` is called after every chunk.
+/// as the bytes arrive. `progress(done, total)` is called after every chunk; returning false
+/// stops the download.
 pub async fn download(
     client: &reqwest::Client,
     artifact: &Artifact,
     key: &TrustedKey,
     dest: &Path,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<String, DownloadError> {
     let transfer = |detail: String| DownloadError::Transfer {
         url: artifact.url.clone(),
@@ -260,7 +264,9 @@ pub async fn download(
         hasher.update(&chunk);
         check.update(&chunk);
         file.write_all(&chunk).map_err(write_err)?;
-        progress(done, artifact.size);
+        if !progress(done, artifact.size) {
+            return Err(DownloadError::Cancelled);
+        }
     }
     if done < artifact.size {
         return Err(DownloadError::Truncated {

@@ -58,7 +58,11 @@ async fn fetch(
     let key = TrustedKey::parse(PUBLIC).unwrap();
     let client = http_client().unwrap();
     let mut last = (0, 0);
-    let out = download(&client, art, &key, &dest, |d, t| last = (d, t)).await;
+    let out = download(&client, art, &key, &dest, |d, t| {
+        last = (d, t);
+        true
+    })
+    .await;
     if out.is_ok() {
         assert_eq!(last, (art.size, art.size));
     }

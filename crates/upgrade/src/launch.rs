@@ -42,9 +42,10 @@ pub fn forwarded_env(vars: impl IntoIterator<Item = (String, String)>) -> Vec<(S
         "PATH", "HOME", "USER", "LOGNAME", "LANG", "RUST_LOG", "PORT",
     ];
     let secret = |k: &str| {
-        ["PASSWORD", "SECRET", "TOKEN", "KEY"]
+        ["PASSWORD", "SECRET", "TOKEN", "PRIVATE"]
             .iter()
             .any(|w| k.contains(w))
+            || k.ends_with("_KEY")
     };
     let mut out: Vec<(String, String)> = vars
         .into_iter()
@@ -139,6 +140,8 @@ mod tests {
             [
                 ("PARACHUTE_HOME", "/h"),
                 ("PARACHUTE_UPDATE_URL", "https://f"),
+                ("PARACHUTE_UPDATE_PUBKEY", "RWQ"),
+                ("PARACHUTE_SIGNING_KEY", "k"),
                 ("PARACHUTE_INITIAL_ADMIN_PASSWORD", "hunter2"),
                 ("PARACHUTE_OPERATOR_TOKEN", "eyJ"),
                 ("PATH", "/usr/bin"),
@@ -148,7 +151,15 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );
         let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["PARACHUTE_HOME", "PARACHUTE_UPDATE_URL", "PATH"]);
+        assert_eq!(
+            keys,
+            [
+                "PARACHUTE_HOME",
+                "PARACHUTE_UPDATE_PUBKEY",
+                "PARACHUTE_UPDATE_URL",
+                "PATH"
+            ]
+        );
     }
 
     #[test]
