@@ -133,9 +133,10 @@ impl Upgrader {
             "restarting the hub unit through the service manager".to_string()
         })
         .await?;
+        let port = status.hub_port.unwrap_or(self.config.hub_port);
         let reason = match self.restart_hub().await {
             Err(detail) => format!("the service manager could not restart the hub ({detail})"),
-            Ok(()) => match self.gate(op, &target, sink).await {
+            Ok(()) => match self.gate(op, port, &target, sink).await {
                 Ok(seen) => {
                     let reason = format!("{}; it has finished booting", seen.describe());
                     return self.end(op, Phase::Succeeded, reason, sink);
@@ -148,7 +149,7 @@ impl Upgrader {
             },
         };
         sink.report(&Progress::Log(reason.clone()));
-        Err(Ok(self.roll_back(op, &reason, sink).await))
+        Err(Ok(self.roll_back(op, port, &reason, sink).await))
     }
 
     async fn verified_release(&self, status: &UpgradeStatus) -> Result<Release, Stop> {
@@ -318,28 +319,30 @@ impl Upgrader {
     async fn gate(
         &self,
         op: &str,
+        port: u16,
         target: &str,
         sink: &dyn ProgressSink,
     ) -> Result<gate::Observation, gate::Observation> {
         let ttl = self.config.lock_ttl;
-        gate::wait_ready(
-            self.config.hub_port,
-            target,
-            self.config.gate_timeout,
-            |seen| {
-                sink.report(&Progress::Log(format!("waiting: {}", seen.describe())));
-                let _ = self.store.update(op, |s| {
-                    s.renew_lock(ttl);
-                    Ok(())
-                });
-            },
-        )
+        gate::wait_ready(port, target, self.config.gate_timeout, |seen| {
+            sink.report(&Progress::Log(format!("waiting: {}", seen.describe())));
+            let _ = self.store.update(op, |s| {
+                s.renew_lock(ttl);
+                Ok(())
+            });
+        })
         .await
     }
 
     /// Puts the previous binary back, restarts the hub and waits for the old version; the
     /// stop to record (`rolled-back`, or `failed` when even the previous binary is missing).
-    pub(crate) async fn roll_back(&self, op: &str, why: &str, sink: &dyn ProgressSink) -> Stop {
+    pub(crate) async fn roll_back(
+        &self,
+        op: &str,
+        port: u16,
+        why: &str,
+        sink: &dyn ProgressSink,
+    ) -> Stop {
         let binary = &self.config.binary;
         if let Err(e) = swap::restore_previous(binary) {
             return Stop::failed(format!(
@@ -361,17 +364,13 @@ impl Upgrader {
             Err(detail) => format!(
                 "; the restart after putting it back failed ({detail}): run `parachute restart`"
             ),
-            Ok(()) => {
-                match gate::wait_ready(self.config.hub_port, &old, self.config.gate_timeout, |_| {})
-                    .await
-                {
-                    Ok(_) => format!("; the previous binary ({old}) is back and answering"),
-                    Err(seen) => format!(
-                        "; the previous binary ({old}) is back but the hub is not ready yet ({}): check `parachute logs hub`",
-                        seen.describe()
-                    ),
-                }
-            }
+            Ok(()) => match gate::wait_ready(port, &old, self.config.gate_timeout, |_| {}).await {
+                Ok(_) => format!("; the previous binary ({old}) is back and answering"),
+                Err(seen) => format!(
+                    "; the previous binary ({old}) is back but the hub is not ready yet ({}): check `parachute logs hub`",
+                    seen.describe()
+                ),
+            },
         };
         Stop {
             phase: Phase::RolledBack,

@@ -8,6 +8,7 @@
 //! | `PARACHUTE_UPGRADE_GATE_SECS` | how long the new hub has to answer `/health` with its version and finish booting | 120 |
 //! | `PARACHUTE_UPGRADE_LOCK_TTL_SECS` | how long an upgrade's lock lasts without progress | 900 |
 //! | `PARACHUTE_UPGRADE_MAX_BYTES` | the largest download accepted | 512 MiB |
+//! | `PORT` | the hub's port when `hub/run/hub.port` is absent | 1939 |
 //! | `PARACHUTE_UPGRADE_HOLD` | fault drills and tests: `<phase>:<secs>` pauses the upgrader after it records that phase (before the restart, for `restarting`) | none |
 
 use std::path::PathBuf;
@@ -145,8 +146,13 @@ impl UpgradeConfig {
             })?,
         };
         let hold = get(env::HOLD).map(|text| parse_hold(&text)).transpose()?;
+        // The port the running hub wrote; without one (no hub right now), the `PORT` this
+        // environment would start it on.
+        let hub_port = parachute_home::hub_port::read(&home)
+            .or_else(|| get("PORT").and_then(|p| p.parse().ok()))
+            .unwrap_or(parachute_client::DEFAULT_HUB_PORT);
         Ok(Self {
-            hub_port: parachute_client::hub_port(&home),
+            hub_port,
             home,
             feed_url,
             public_key,

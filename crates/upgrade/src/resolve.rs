@@ -168,7 +168,8 @@ async fn finish_restarting(
 ) -> Result<UpgradeStatus, UpgradeError> {
     let op = status.operation_id.clone();
     let binary = up.config.binary.clone();
-    let seen = gate::observe(up.config.hub_port).await;
+    let port = status.hub_port.unwrap_or(up.config.hub_port);
+    let seen = gate::observe(port).await;
     let target = status.target_version.clone();
     let done = |phase: Phase, reason: String| {
         up.store
@@ -209,7 +210,7 @@ async fn finish_restarting(
             "the upgrade stopped while the new hub was not ready ({why}; {})",
             seen.describe()
         );
-        let stop = up.roll_back(&op, &reason, &NoProgress).await;
+        let stop = up.roll_back(&op, port, &reason, &NoProgress).await;
         return done(stop.phase, stop.reason);
     }
     done(
@@ -251,6 +252,7 @@ mod tests {
             binary: None,
             target_sha256: None,
             restart: Some(RestartKind::Unit),
+            hub_port: None,
             redeploy_command: None,
             upgrader: Some(Owner {
                 pid: 42,

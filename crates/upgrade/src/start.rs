@@ -246,6 +246,7 @@ impl Upgrader {
             binary: Some(self.config.binary.display().to_string()),
             target_sha256: Some(release.artifact().sha256.to_lowercase()),
             restart,
+            hub_port: Some(self.config.hub_port),
             redeploy_command: None,
             upgrader: owner,
             lock_expires_at: None,

@@ -232,6 +232,10 @@ pub struct UpgradeStatus {
     /// How the new binary gets to run.
     #[serde(default)]
     pub restart: Option<RestartKind>,
+    /// The port the hub answers on (the health gate's, and a resolver's when `hub.port` is
+    /// gone with a hub that never came up).
+    #[serde(default)]
+    pub hub_port: Option<u16>,
     /// The command that upgrades a redeploy-required install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeploy_command: Option<String>,

@@ -21,6 +21,7 @@ fn status(phase: Phase) -> UpgradeStatus {
         binary: None,
         target_sha256: None,
         restart: Some(RestartKind::Unit),
+        hub_port: None,
         redeploy_command: None,
         upgrader: None,
         lock_expires_at: None,

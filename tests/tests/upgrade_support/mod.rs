@@ -142,6 +142,22 @@ impl UpgradeStand {
         }
     }
 
+    /// `program upgrade --status` (with extra environment): the JSON it prints on stdout (log
+    /// lines on stderr are left out).
+    pub fn status_via(&self, program: &Path, extra: &[(&str, &str)]) -> Value {
+        let out = self
+            .command(program, &["upgrade", "--status"], extra)
+            .output()
+            .expect("run parachute upgrade --status");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    }
+
     /// Starts the installed binary with `args` in the background (output to `log`).
     pub fn spawn(&self, args: &[&str], extra: &[(&str, &str)], log: &str) -> Child {
         let path = self.stand.dir.path().join(log);
