@@ -213,6 +213,45 @@ impl UpgradeStand {
         next.version.clone()
     }
 
+    /// Publishes the new version with `scripts/release-feed`, exactly as a release is made
+    /// (docs/RELEASING.md).
+    pub fn publish_next_with_script(&self) -> String {
+        let next = next::next_build();
+        let artifact = self.feed_dir().join(artifact_name());
+        std::fs::copy(&next.binary, &artifact).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/release-feed");
+        let date = self.next_date();
+        let secret = self.keys.secret();
+        let feed_dir = self.feed_dir();
+        let base = self.server.base();
+        let out = Command::new("bash")
+            .arg(script)
+            .args([
+                "--version",
+                &next.version,
+                "--channel",
+                "latest",
+                "--base-url",
+                &base,
+            ])
+            .args([
+                "--key",
+                secret.to_str().unwrap(),
+                "--out",
+                feed_dir.to_str().unwrap(),
+            ])
+            .args(["--pub-date", &date, artifact.to_str().unwrap()])
+            .output()
+            .expect("run scripts/release-feed");
+        assert!(
+            out.status.success(),
+            "release-feed failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        next.version.clone()
+    }
+
     /// The status file, if any.
     pub fn status(&self) -> Option<Value> {
         let text =

@@ -49,6 +49,11 @@ impl Keys {
         Self { dir, public }
     }
 
+    /// The secret key file.
+    pub fn secret(&self) -> PathBuf {
+        self.dir.path().join("release.key")
+    }
+
     /// `minisign -S -m <file>`: writes `<file>.minisig` and returns its text.
     pub fn sign(&self, file: &Path) -> String {
         let secret = self.dir.path().join("release.key");
