@@ -161,10 +161,23 @@ fn a_hub_started_by_hand_gets_the_verified_swap_and_is_told_to_restart() {
 #[test]
 fn detach_runs_the_upgrade_as_a_transient_unit_outside_the_hub() {
     let s = UpgradeStand::with_unit();
-    let target = s.publish_next();
+    // Published on the rc channel only: the run must ask for it, and it is remembered.
+    let next = next::next_build();
+    let entry = s.put_artifact(&next.binary);
+    let target = next.version.clone();
+    upgrade_support::release::FeedDoc {
+        channel: "rc".into(),
+        version: target.clone(),
+        pub_date: s.next_date(),
+        entry,
+    }
+    .publish(&s.feed_dir(), &s.keys);
     let hub_pid = s.stand.hub_job_pid().unwrap();
+    let latest = s.run(&["upgrade", "--check"]);
+    assert_eq!(latest.code, 1, "no latest feed yet: {}", latest.text);
+    assert!(latest.text.contains("latest.json"), "{}", latest.text);
 
-    let run = s.run(&["upgrade", "--detach"]);
+    let run = s.run(&["upgrade", "--detach", "--channel", "rc"]);
     assert_eq!(run.code, 0, "{}", run.text);
     assert!(run.text.contains("in the background"), "{}", run.text);
     let op = s.status().unwrap()["operation_id"]

@@ -9,6 +9,23 @@ const PUBLIC: &str = "RWT9qv+5tCW0614Usv+mhqGw0hF5Rhvt2iXIqT12/g7YBU5e3Z4zqyFs";
 const SIGNATURE: &str = "untrusted comment: signature from minisign secret key\nRUT9qv+5tCW06xObizTazG/6JVgj0cw0VXjYp0AbMfBHdaO/R17f7AbJ8G98dBQ59Z5Oo1qFSjgG52oMMGPhN6hfMHkL9pnXzQ4=\ntrusted comment: timestamp:1796217771\tfile:f\thashed\nwsaN4Lbq/JmVQMvDN7DwJm5ADxHKRyuPtbMdo7Nf+1itiMmhtI5eCKMY9KU7RGAl7YKVJwe0T/5R61qhGsu8DQ==\n";
 const SHA: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
+/// Answers every request with a redirect to `location`.
+async fn redirect_to(location: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}")
+}
+
 /// Serves `body` for every request, announcing `length` (or the real length) as
 /// Content-Length, and returns the base URL.
 async fn serve(body: &'static [u8], length: Option<usize>) -> String {
@@ -88,6 +105,18 @@ fn only_https_and_loopback_http_are_fetched() {
     ] {
         assert!(check_url(&Url::parse(bad).unwrap()).is_err(), "{bad}");
     }
+}
+
+#[tokio::test]
+async fn a_redirect_off_https_is_refused_without_following_it() {
+    // 192.0.2.0/24 is TEST-NET-1: nothing is ever contacted there, the policy stops first.
+    let base = redirect_to("http://192.0.2.1/latest.json").await;
+    let client = http_client().unwrap();
+    let err = get_document(&client, &format!("{base}/latest.json"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("neither https nor loopback"), "{err}");
 }
 
 #[tokio::test]
