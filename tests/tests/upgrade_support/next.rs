@@ -201,7 +201,13 @@ fn seed_dependencies(from: &Path, to: &Path) {
 fn cargo_build(src: &Path, target: &Path, profile: &str) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let log_path = target.join("build.log");
-    let log = std::fs::File::create(&log_path).unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .unwrap();
+    use std::io::Write;
+    let _ = writeln!(log, "--- cargo build (pid {})", std::process::id());
     let mut cmd = Command::new(cargo);
     cmd.args([
         "build",
