@@ -55,6 +55,47 @@ Examples:
   parachute expose cloudflare --domain hub.example.com   the internet, through a Cloudflare tunnel
   parachute expose cloudflare off                        take that layer down (the hub keeps running)")]
     Expose(ExposeArgs),
+    /// Upgrade the hub (a signed release, health-gated, rolled back if it fails) or a module.
+    #[command(after_help = "\
+The hub's new binary comes from the signed release feed (PARACHUTE_UPDATE_URL overrides it).
+Under the hub unit it is swapped in, the unit restarted once, and the new hub must answer with
+its version and finish booting, or the previous binary is put back. A hub started by hand gets
+the verified swap and is told to restart. Modules upgrade through the running hub.")]
+    Upgrade(UpgradeArgs),
+}
+
+/// `upgrade` flags.
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// `hub` (the default), a module's short name, or `all` (the hub, then every module).
+    pub target: Option<String>,
+    /// Release channel to follow (remembered for next time).
+    #[arg(long, value_enum)]
+    pub channel: Option<UpgradeChannel>,
+    /// Accept a release older than the running one.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Only say whether an update is available (nothing is downloaded).
+    #[arg(long, conflicts_with_all = ["detach", "status", "apply"])]
+    pub check: bool,
+    /// Run the hub upgrade in the background, outside this terminal (follow it with --status).
+    #[arg(long, conflicts_with_all = ["status", "apply"])]
+    pub detach: bool,
+    /// Show the last hub upgrade's status (as JSON).
+    #[arg(long, conflicts_with = "apply")]
+    pub status: bool,
+    /// Run accepted upgrade operation OPERATION (what the background helper runs).
+    #[arg(long, value_name = "OPERATION", hide = true)]
+    pub apply: Option<String>,
+}
+
+/// Release channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpgradeChannel {
+    /// Stable releases.
+    Latest,
+    /// Release candidates.
+    Rc,
 }
 
 /// `status` flags.

@@ -56,6 +56,7 @@ fn dispatch(command: Command) -> i32 {
         Command::Expose(args) => commands::expose::run(&args),
         Command::Init(args) => commands::init::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
+        Command::Upgrade(args) => commands::upgrade::run(&args),
     }
 }
 

@@ -36,6 +36,7 @@ fn help_lists_every_verb() {
     assert_eq!(code, 0);
     for verb in [
         "serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose",
+        "upgrade",
     ] {
         assert!(out.contains(verb), "help lacks {verb}:\n{out}");
     }
@@ -54,6 +55,7 @@ fn help_lists_every_verb() {
 fn every_verb_has_its_own_help() {
     for verb in [
         "serve", "status", "start", "stop", "restart", "logs", "auth", "init", "migrate", "expose",
+        "upgrade",
     ] {
         let (code, out, _) = parachute(&[verb, "--help"]);
         assert_eq!(code, 0, "{verb} --help");
@@ -75,4 +77,20 @@ fn unknown_verbs_and_bad_flags_fail_with_a_message() {
     let (code, _, err) = parachute(&["init", "--expose", "moon"]);
     assert_eq!(code, 1);
     assert!(err.contains("moon"), "{err}");
+}
+
+#[test]
+fn upgrade_flags_are_a_closed_set() {
+    // The channel becomes part of a URL: only the two known ones parse.
+    let (code, _, err) = parachute(&["upgrade", "--channel", "nightly"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("nightly"), "{err}");
+    let (code, _, err) = parachute(&["upgrade", "--check", "--detach"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot be used with"), "{err}");
+    // The helper's own flag is not advertised.
+    let (code, out, _) = parachute(&["upgrade", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--allow-downgrade"), "{out}");
+    assert!(!out.contains("--apply"), "{out}");
 }

@@ -13,6 +13,7 @@ mod modules;
 mod origin;
 mod probe;
 mod proof;
+mod ready;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use origin::client_origin;
 pub use parachute_protocol::{HubInfo, ModuleSummary, ModulesList};
 pub use probe::{HttpProbe, HubHealth, probe_http};
 pub use proof::{MAX_PROOF_BODY, PROOF_TIMEOUT, ProvenHub, prove_hub};
+pub use ready::HubReadiness;
 
 /// The hub's default port when `hub.port` is absent.
 pub const DEFAULT_HUB_PORT: u16 = 1939;

@@ -9,3 +9,4 @@ pub mod logs;
 pub mod migrate;
 pub mod serve;
 pub mod status;
+pub mod upgrade;
