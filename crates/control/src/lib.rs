@@ -17,7 +17,13 @@
 
 #![warn(missing_docs)]
 
+pub mod blocking;
+pub mod hub;
+pub mod modules;
+pub mod next_step;
 pub mod status;
+
+pub use next_step::NextStep;
 
 pub use parachute_expose as expose;
 pub use parachute_migrate as migrate;

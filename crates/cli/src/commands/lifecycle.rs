@@ -8,12 +8,11 @@
 //! `parachute serve` in the foreground) — never a silent exit 1. A hub that already answers
 //! (started by hand) is used as is for module operations.
 
-use std::time::Instant;
-
-use parachute_client::{ClientError, HubClient};
+use parachute_control::hub::{HubError, HubOutcome};
+use parachute_control::modules::{ModuleOpError, ModuleOutcome, ModuleVerb};
+use parachute_control::{self as control, NextStep};
 use parachute_home::Home;
-use parachute_protocol::RestartAction;
-use parachute_unit::{EnsureConfig, EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
+use parachute_unit::{ManagedUnit, UnitId};
 
 use crate::args::LifecycleArgs;
 use crate::commands::hub_access;
@@ -115,101 +114,74 @@ fn hub_verb(verb: Verb, home: &Home, units: &ManagedUnit) -> i32 {
             return 1;
         }
     };
-    let id = UnitId::hub();
-    match verb {
-        Verb::Start => match ensure_up(units, &cfg) {
-            EnsureOutcome::AlreadyUp => {
-                println!(
-                    "✓ The hub is already up on 127.0.0.1:{} (it runs every installed module).",
-                    cfg.port
-                );
-                0
-            }
-            EnsureOutcome::Started => {
-                println!(
-                    "✓ Started the hub unit; the hub is up on 127.0.0.1:{} and boots every installed module.",
-                    cfg.port
-                );
-                0
-            }
-            EnsureOutcome::NoUnit => {
-                eprintln!("{}", no_unit_message(verb, false));
-                1
-            }
-            EnsureOutcome::NoManager => {
-                eprintln!("{}", no_manager_message());
-                1
-            }
-            failed => {
-                eprintln!("✗ {}", failed.message());
-                eprintln!("  `parachute logs hub` shows the hub's own output.");
-                1
-            }
-        },
-        Verb::Stop | Verb::Restart => {
-            let outcome = if verb == Verb::Stop {
-                units.stop(&id)
-            } else {
-                units.restart(&id)
-            };
-            match outcome {
-                OpOutcome::Ok if verb == Verb::Stop => {
-                    println!("✓ Stopped the hub unit (its modules stopped with it).");
-                    0
-                }
-                OpOutcome::Ok => wait_after_restart(units, &cfg),
-                OpOutcome::NoUnit => {
-                    eprintln!(
-                        "{}",
-                        no_unit_message(verb, probe_health(cfg.port, cfg.health_timeout))
-                    );
-                    1
-                }
-                OpOutcome::NoManager => {
-                    eprintln!("{}", no_manager_message());
-                    1
-                }
-                failed => {
-                    eprintln!("✗ {}", failed.message().unwrap_or_default());
-                    1
-                }
-            }
+    let outcome = match verb {
+        Verb::Start => control::hub::ensure_up(units, &cfg, &announce_start),
+        Verb::Stop => control::hub::stop(units, &cfg),
+        Verb::Restart => control::hub::restart(units, &cfg),
+    };
+    match outcome {
+        Ok(HubOutcome::AlreadyUp { port }) => {
+            println!(
+                "✓ The hub is already up on 127.0.0.1:{port} (it runs every installed module)."
+            );
+            0
         }
-    }
-}
-
-/// `ensure hub up`, saying so first when the manager is about to be asked (the wait for the
-/// port can take a while).
-fn ensure_up(units: &ManagedUnit, cfg: &EnsureConfig) -> EnsureOutcome {
-    if units.is_installed(&UnitId::hub()) && !probe_health(cfg.port, cfg.health_timeout) {
-        eprintln!("The hub is not answering; starting the hub unit through the service manager…");
-    }
-    units.ensure_hub_up(cfg)
-}
-
-/// After the manager restarted the unit: wait for the hub to answer again.
-fn wait_after_restart(units: &ManagedUnit, cfg: &EnsureConfig) -> i32 {
-    let deadline = Instant::now() + cfg.ready_timeout;
-    while Instant::now() < deadline {
-        if probe_health(cfg.port, cfg.health_timeout) {
+        Ok(HubOutcome::Started { port }) => {
+            println!(
+                "✓ Started the hub unit; the hub is up on 127.0.0.1:{port} and boots every installed module."
+            );
+            0
+        }
+        Ok(HubOutcome::Stopped) => {
+            println!("✓ Stopped the hub unit (its modules stopped with it).");
+            0
+        }
+        Ok(HubOutcome::Restarted { .. }) => {
             println!("✓ Restarted the hub unit; the hub is back up and every module booted again.");
-            return 0;
+            0
         }
-        std::thread::sleep(cfg.poll_interval);
+        Err(err) => {
+            eprintln!("{}", hub_error_text(verb, None, &err));
+            1
+        }
     }
-    eprintln!(
-        "✗ The hub unit was restarted, but the hub did not answer on 127.0.0.1:{} within {}s.",
-        cfg.port,
-        cfg.ready_timeout.as_secs()
-    );
-    let log = units.recent_log(&UnitId::hub(), cfg.log_lines, cfg.log_path.as_deref());
-    if !log.trim().is_empty() {
-        eprintln!("{}", log.trim_end());
-    }
-    1
 }
 
-/// `start|stop|restart <svc>`: through the running hub.
+/// Said just before the service manager is asked to start the hub (the wait can take a while).
+fn announce_start() {
+    eprintln!("The hub is not answering; starting the hub unit through the service manager…");
+}
+
+/// The `✗` text for a hub that could not be driven; `svc` when a module operation needed it.
+fn hub_error_text(verb: Verb, svc: Option<&str>, err: &HubError) -> String {
+    match (err, svc) {
+        (HubError::NoUnit { .. }, Some(svc)) => no_hub_for_module(verb, svc),
+        (HubError::NoUnit { hub_up, .. }, None) => no_unit_message(verb, *hub_up),
+        (HubError::NoManager { .. }, _) => no_manager_message(),
+        (HubError::Failed { detail, next }, None) => {
+            let mut text = format!("✗ {}", capitalised(detail));
+            if next.contains(&NextStep::ReadHubLog) {
+                text.push_str("\n  `parachute logs hub` shows the hub's own output.");
+            }
+            text
+        }
+        (HubError::Failed { detail, .. }, Some(svc)) => format!(
+            "✗ The hub is not up, so {svc} cannot be {}ed: {detail}",
+            verb.as_str()
+        ),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `start|stop|restart <svc>`: through the running hub (the control layer decides when the hub
+/// is brought up first, and the hub decides "restart, else start").
 fn module_verb(
     verb: Verb,
     svc: &str,
@@ -224,34 +196,6 @@ fn module_verb(
             return 1;
         }
     };
-    if verb == Verb::Stop {
-        if !probe_health(cfg.port, cfg.health_timeout) {
-            println!(
-                "✓ {svc} is already stopped (the hub is not running, so none of its modules are)."
-            );
-            return 0;
-        }
-    } else {
-        match ensure_up(units, &cfg) {
-            EnsureOutcome::AlreadyUp | EnsureOutcome::Started => {}
-            EnsureOutcome::NoUnit => {
-                eprintln!("{}", no_hub_for_module(verb, svc));
-                return 1;
-            }
-            EnsureOutcome::NoManager => {
-                eprintln!("{}", no_manager_message());
-                return 1;
-            }
-            failed => {
-                eprintln!(
-                    "✗ The hub is not up, so {svc} cannot be {}ed: {}",
-                    verb.as_str(),
-                    failed.message()
-                );
-                return 1;
-            }
-        }
-    }
     let runtime = match hub_access::runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -259,51 +203,42 @@ fn module_verb(
             return 1;
         }
     };
-    let made = HubClient::with_operator_token_accepting(home, args.hub_origin.as_deref());
-    let client = match runtime.block_on(made) {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("✗ {svc}: {e}");
-            return 1;
-        }
+    let module_verb = match verb {
+        Verb::Start => ModuleVerb::Start,
+        Verb::Stop => ModuleVerb::Stop,
+        Verb::Restart => ModuleVerb::Restart,
     };
-    let install = parachute_client::install_command(home, svc);
-    runtime.block_on(drive(verb, svc, &client, &install))
-}
-
-/// Sends the operation; `install` is the command line that installs `svc` (for the
-/// `not_installed` answer). A restart of a module the hub is not running starts it: the hub
-/// decides that (`?or_start=1`), the answer says which happened.
-async fn drive(verb: Verb, svc: &str, client: &HubClient, install: &str) -> i32 {
-    let done = match verb {
-        Verb::Start => client
-            .start_module(svc)
-            .await
-            .map(|a| with_pid(svc, "started", a.state.pid)),
-        Verb::Stop => client.stop_module(svc).await.map(|a| {
-            if a.stopped {
-                format!("✓ {svc} stopped.")
-            } else {
-                format!("✓ {svc} was not running; nothing to stop.")
-            }
-        }),
-        Verb::Restart => client.restart_or_start_module(svc).await.map(|a| {
-            let word = match a.action {
-                RestartAction::Restarted => "restarted",
-                RestartAction::Started => "started",
-            };
-            with_pid(svc, word, a.state.pid)
-        }),
-    };
+    let done = runtime.block_on(control::modules::run(
+        home,
+        units,
+        &cfg,
+        module_verb,
+        svc,
+        args.hub_origin.as_deref(),
+        &announce_start,
+    ));
     match done {
-        Ok(line) => {
-            println!("{line}");
+        Ok(outcome) => {
+            println!("{}", success_line(svc, outcome));
             0
         }
-        Err(e) => {
-            eprintln!("{}", error_line(svc, &e, install));
+        Err(err) => {
+            eprintln!("{}", error_line(verb, svc, &err));
             1
         }
+    }
+}
+
+/// The `✓` line for a successful operation.
+fn success_line(svc: &str, outcome: ModuleOutcome) -> String {
+    match outcome {
+        ModuleOutcome::Started { pid } => with_pid(svc, "started", pid),
+        ModuleOutcome::Restarted { pid } => with_pid(svc, "restarted", pid),
+        ModuleOutcome::Stopped => format!("✓ {svc} stopped."),
+        ModuleOutcome::WasNotRunning => format!("✓ {svc} was not running; nothing to stop."),
+        ModuleOutcome::HubDown => format!(
+            "✓ {svc} is already stopped (the hub is not running, so none of its modules are)."
+        ),
     }
 }
 
@@ -315,17 +250,16 @@ fn with_pid(svc: &str, word: &str, pid: Option<u32>) -> String {
     }
 }
 
-/// The `✗` line for a failed operation; `install` is the command that installs `svc`.
-fn error_line(svc: &str, err: &ClientError, install: &str) -> String {
+/// The `✗` line for a failed operation.
+fn error_line(verb: Verb, svc: &str, err: &ModuleOpError) -> String {
     match err {
-        ClientError::Api {
-            status: 400, error, ..
-        } if error == "not_installed" => format!(
-            "✗ {svc} is not installed (services.json has no row for it).\n  Install it through the hub, which starts it once installed:\n    {install}"
+        ModuleOpError::Hub(hub) => hub_error_text(verb, Some(svc), hub),
+        ModuleOpError::NotInstalled {
+            next: NextStep::InstallModule { command, .. },
+            ..
+        } => format!(
+            "✗ {svc} is not installed (services.json has no row for it).\n  Install it through the hub, which starts it once installed:\n    {command}"
         ),
-        ClientError::Api {
-            error, description, ..
-        } => format!("✗ {svc}: {error}: {description}"),
         other => format!("✗ {svc}: {other}"),
     }
 }
@@ -345,19 +279,25 @@ mod tests {
 
     #[test]
     fn error_lines_name_the_code_or_the_fix() {
-        let api = |status, error: &str| ClientError::Api {
-            status,
-            error: error.into(),
-            description: "desc".into(),
-        };
         let install = "curl … /api/modules/vault/install";
-        let line = error_line("vault", &api(400, "not_installed"), install);
+        let not_installed = ModuleOpError::NotInstalled {
+            short: "vault".into(),
+            next: NextStep::InstallModule {
+                short: "vault".into(),
+                command: install.into(),
+            },
+        };
+        let line = error_line(Verb::Start, "vault", &not_installed);
         assert!(
             line.starts_with("✗ vault is not installed") && line.ends_with(install),
             "{line}"
         );
+        let refused = ModuleOpError::Refused {
+            code: "unknown_module".into(),
+            description: "desc".into(),
+        };
         assert_eq!(
-            error_line("x", &api(404, "unknown_module"), install),
+            error_line(Verb::Start, "x", &refused),
             "✗ x: unknown_module: desc"
         );
     }
