@@ -85,7 +85,10 @@ impl Serve {
             let text = self.seen.other.lock().unwrap();
             (text.matches(needle).count() >= count).then_some(())
         });
-        assert!(found.is_some(), "never saw {count} × {needle:?} on the hub's stdout");
+        assert!(
+            found.is_some(),
+            "never saw {count} × {needle:?} on the hub's stdout"
+        );
     }
 }
 

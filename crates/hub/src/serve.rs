@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use parachute_home::hub_port;
 use parachute_os::port;
-use parachute_supervisor::{Supervisor, SupervisorConfig, stdout_sink};
+use parachute_supervisor::{HomeMark, Supervisor, SupervisorConfig, stdout_sink};
 use tokio::net::TcpListener;
 
 use crate::boot::{self, OriginSource};
@@ -86,14 +86,18 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     }
 
     let log_home = home.clone();
+    let home_mark = HomeMark::for_home(home.root());
     let supervisor = Supervisor::new(
-        SupervisorConfig::default(),
+        SupervisorConfig {
+            home_mark: Some(home_mark.clone()),
+            ..SupervisorConfig::default()
+        },
         stdout_sink(),
         Arc::new(move |short| log_home.module_log(short)),
     );
     // The supervisor itself keeps its module leaders out of the reaper's hands; nothing else
     // needs excluding.
-    parachute_supervisor::become_subreaper(Duration::from_secs(1), |_| false);
+    parachute_supervisor::become_subreaper(|_| false);
 
     let admin = seed_admin(&db);
     let state = AppState::new(
@@ -123,6 +127,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), ServeError> {
     // Boot and API-started modules see the same origin: the hub_origin setting, else the
     // environment's, asked again before every spawn.
     let origin: OriginSource = routes::modules::origin_source(&state);
+    // What a previous hub of this home left running (it was SIGKILLed) would hold the ports.
+    parachute_supervisor::sweep_orphans(&home_mark);
     let outcomes = boot::boot_all(&home, &supervisor, &origin);
     let started = outcomes
         .iter()

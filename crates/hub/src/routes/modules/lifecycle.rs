@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use parachute_supervisor::{ModuleStatus, Supervisor};
+use parachute_supervisor::{LogFollower, ModuleStatus, Supervisor};
 use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -79,7 +79,7 @@ pub fn logs(
     lookup.require_known()?;
     let follow = query.get("follow").is_some_and(|v| v == "1" || v == "true");
     if follow {
-        let Some((lines, rx)) = state.supervisor().follow(short) else {
+        let Some((lines, rx)) = state.supervisor().follow(short, None) else {
             return Err(not_supervised(short));
         };
         return Ok(follow_response(
@@ -90,7 +90,7 @@ pub fn logs(
             Box::pin(state.stopping()),
         ));
     }
-    let Some(lines) = state.supervisor().logs(short) else {
+    let Some(lines) = state.supervisor().logs(short, None) else {
         return Err(not_supervised(short));
     };
     let mut text = lines.join("\n");
@@ -114,7 +114,7 @@ struct Follow {
     /// Lines waiting to be sent.
     pending: VecDeque<String>,
     /// Live feed of new lines.
-    rx: broadcast::Receiver<String>,
+    rx: LogFollower,
     /// Set once the module is gone: send what is pending, then end.
     done: bool,
     /// Resolves when the hub is asked to stop ([`AppState::stopping`]): the server waits for
@@ -152,7 +152,7 @@ fn follow_response(
     supervisor: Supervisor,
     short: String,
     lines: Vec<String>,
-    rx: broadcast::Receiver<String>,
+    rx: LogFollower,
     hub_stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Response {
     let start = Follow {
