@@ -145,21 +145,34 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// Context switches (voluntary + involuntary) summed over the threads of `pid`.
-fn context_switches(pid: u32) -> u64 {
+/// Context switches (voluntary + involuntary) of each thread of `pid`, by thread id.
+fn context_switches(pid: u32) -> std::collections::HashMap<String, u64> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
+        return Default::default();
     };
     tasks
         .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-        .map(|status| {
-            status
+        .filter_map(|t| {
+            let status = std::fs::read_to_string(t.path().join("status")).ok()?;
+            let switches = status
                 .lines()
                 .filter(|l| l.contains("ctxt_switches:"))
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .sum::<u64>()
+                .sum::<u64>();
+            Some((t.file_name().to_string_lossy().into_owned(), switches))
         })
+        .collect()
+}
+
+/// Context switches between two samples: threads that exited in between are not counted,
+/// threads that started count whole.
+fn switches_between(
+    before: &std::collections::HashMap<String, u64>,
+    after: &std::collections::HashMap<String, u64>,
+) -> u64 {
+    after
+        .iter()
+        .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
         .sum()
 }
 
@@ -298,11 +311,18 @@ fn syscalls_per_second(pid: u32, window: Duration) -> Option<f64> {
     unsafe {
         libc::kill(strace.id() as i32, libc::SIGINT);
     }
-    strace.wait().ok()?;
+    let status = strace.wait().ok()?;
+    // Interrupted, strace reports 130; 1 means it could not attach.
+    if status.code() == Some(1) {
+        return None;
+    }
     let text = std::fs::read_to_string(out.path()).ok()?;
-    let total = text.lines().find(|l| l.trim_end().ends_with("total"))?;
-    // `% time  seconds  usecs/call  calls  [errors]  total`: calls is the fourth column.
-    let calls: f64 = total.split_whitespace().nth(3)?.parse().ok()?;
+    // `% time  seconds  usecs/call  calls  [errors]  total`: calls is the fourth column. No
+    // table at all means not a single call was made.
+    let calls: f64 = match text.lines().find(|l| l.trim_end().ends_with("total")) {
+        Some(total) => total.split_whitespace().nth(3)?.parse().ok()?,
+        None => 0.0,
+    };
     Some(calls / window.as_secs_f64())
 }
 
@@ -324,7 +344,7 @@ fn idle(modules: usize) {
     std::thread::sleep(window);
     let (cpu1, ctx1) = (cpu_ticks(serve.pid()), context_switches(serve.pid()));
     let cpu_percent = (cpu1 - cpu0) as f64 / ticks_per_second() / window.as_secs_f64() * 100.0;
-    let switches = (ctx1 - ctx0) as f64 / window.as_secs_f64();
+    let switches = switches_between(&ctx0, &ctx1) as f64 / window.as_secs_f64();
     let syscalls = syscalls_per_second(serve.pid(), Duration::from_secs(5))
         .map(|s| format!("{s:.1} syscalls/s"))
         .unwrap_or_else(|| "syscalls/s n/a (strace missing or not allowed)".into());

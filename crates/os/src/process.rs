@@ -200,6 +200,21 @@ pub fn signal_if_same(pid: u32, start_ticks: u64, signal: Signal) -> Result<(), 
     kill(Pid::from_raw(pid as i32), signal)
 }
 
+/// True when this process is a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`): orphaned
+/// descendants are re-parented to it instead of to init.
+pub fn is_child_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut flag: libc::c_int = 0;
+        // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer we pass.
+        let ok =
+            unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut flag as *mut libc::c_int) };
+        ok == 0 && flag != 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 /// True while `pid` is alive and still the process that started at `start_ticks`.
 pub fn is_same_alive(pid: u32, start_ticks: u64) -> bool {
     stat(pid).is_some_and(|s| s.start_ticks == start_ticks && !s.has_exited())

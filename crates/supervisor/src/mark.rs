@@ -204,9 +204,13 @@ pub fn sweep_orphans_with_grace(home: &HomeMark, grace: Duration) -> SweepReport
 /// `pgrp` (a daemon that called `setsid`, a grandchild that moved to a group of its own).
 pub(crate) fn stragglers(home: &HomeMark, spawn: u64, pgrp: u32) -> Vec<MarkedProcess> {
     let current = HubId::current();
-    // Alive, such processes are descendants of this hub (it is their subreaper); fall back to
-    // every process where the kernel cannot list children.
-    let candidates = process::descendants(current.pid).unwrap_or_else(process::all_pids);
+    // In a subreaper (the hub), such processes stay descendants of this process even once
+    // their parents are gone; elsewhere, or where the kernel cannot list children, look at
+    // every process.
+    let candidates = process::is_child_subreaper()
+        .then(|| process::descendants(current.pid))
+        .flatten()
+        .unwrap_or_else(process::all_pids);
     marked_among(candidates, |mark| {
         mark.home == home.0 && mark.hub == current && mark.spawn == spawn
     })

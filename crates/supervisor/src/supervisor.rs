@@ -403,3 +403,7 @@ mod tests {
         assert!(!supervisor.is_supervised("sleepy"));
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod pipeline_tests;
