@@ -204,7 +204,12 @@ pub fn boot_all(home: &Home, supervisor: &Supervisor, origin: &OriginSource) -> 
         match services::start_command(home, row) {
             StartCommand::Argv(argv) if !argv.is_empty() => {
                 supervisor.start(start_request(home, row, origin.clone()));
-                println!("[supervisor] {short}: starting ({})", argv.join(" "));
+                // A start command is the module's to write: shown escaped, like its output.
+                let starting = format!("{short}: starting ({})", argv.join(" "));
+                println!(
+                    "[supervisor] {}",
+                    parachute_supervisor::escape_for_terminal(&starting)
+                );
                 outcomes.push(BootOutcome::Started { short });
             }
             StartCommand::CliOnly => {
