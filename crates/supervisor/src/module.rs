@@ -234,48 +234,9 @@ impl ModuleTask {
             s.port = spec.port;
             s.ready = false;
         });
-        // A log file that failed earlier gets another chance with every spawn.
-        self.shared.output.log_file().ensure_open();
-        let serial = SPAWNS.fetch_add(1, Ordering::Relaxed) + 1;
-        let marked = self
-            .config
-            .home_mark
-            .as_ref()
-            .map(|home| mark::spawn_mark(home, serial));
-        let spawned = spawn::spawn(spawn::command(spec, program, marked.as_deref())).await;
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(err) => {
-                let binary = spec.argv.first().cloned();
-                let kind = if err.kind() == std::io::ErrorKind::NotFound {
-                    "missing_dependency"
-                } else {
-                    "spawn_failed"
-                };
-                self.give_up(
-                    kind,
-                    format!("could not start {}: {err}", self.short),
-                    binary,
-                );
-                return None;
-            }
-        };
-        let Some(pid) = child.id() else {
-            // Only a child that was already waited for has no pid; never true right after spawn.
-            self.give_up(
-                "spawn_failed",
-                format!("could not start {}: the new process has no pid", self.short),
-                spec.argv.first().cloned(),
-            );
-            return None;
-        };
+        let (mut child, tree) = self.spawn_marked(spec, program).await?;
+        let pid = tree.leader;
         let started = Instant::now();
-        self.shared.update(|s| {
-            s.status = ModuleStatus::Running;
-            s.pid = Some(pid);
-            s.started_at = Some(SystemTime::now());
-            s.start_error = None;
-        });
         tracing::debug!(short = %self.short, pid, argv = ?spec.argv, "module spawned");
 
         let pumps = [
@@ -288,10 +249,6 @@ impl ModuleTask {
                 .take()
                 .map(|err| spawn_pump(err, self.shared.output.clone())),
         ];
-        let tree = Tree {
-            leader: pid,
-            serial,
-        };
         let readiness = spec.port.map(|port| {
             tokio::spawn(readiness_gate(
                 self.short.clone(),
@@ -340,6 +297,63 @@ impl ModuleTask {
             }
         }
         Some(end)
+    }
+
+    /// Spawns the process with its tree's mark and reports it running. `None` means it could
+    /// not be spawned (the module is now `crashed` with a start error).
+    async fn spawn_marked(
+        &self,
+        spec: &SpawnSpec,
+        program: std::path::PathBuf,
+    ) -> Option<(tokio::process::Child, Tree)> {
+        // A log file that failed earlier gets another chance with every spawn.
+        self.shared.output.log_file().ensure_open();
+        let serial = SPAWNS.fetch_add(1, Ordering::Relaxed) + 1;
+        let marked = self
+            .config
+            .home_mark
+            .as_ref()
+            .map(|home| mark::spawn_mark(home, serial));
+        let spawned = spawn::spawn(spawn::command(spec, program, marked.as_deref())).await;
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                let binary = spec.argv.first().cloned();
+                let kind = if err.kind() == std::io::ErrorKind::NotFound {
+                    "missing_dependency"
+                } else {
+                    "spawn_failed"
+                };
+                self.give_up(
+                    kind,
+                    format!("could not start {}: {err}", self.short),
+                    binary,
+                );
+                return None;
+            }
+        };
+        let Some(pid) = child.id() else {
+            // Only a child that was already waited for has no pid; never true right after spawn.
+            self.give_up(
+                "spawn_failed",
+                format!("could not start {}: the new process has no pid", self.short),
+                spec.argv.first().cloned(),
+            );
+            return None;
+        };
+        self.shared.update(|s| {
+            s.status = ModuleStatus::Running;
+            s.pid = Some(pid);
+            s.started_at = Some(SystemTime::now());
+            s.start_error = None;
+        });
+        Some((
+            child,
+            Tree {
+                leader: pid,
+                serial,
+            },
+        ))
     }
 
     /// Group SIGTERM, wait up to the grace period, then group SIGKILL; the tree's marked
