@@ -45,4 +45,7 @@ pub use ring::RingBuffer;
 pub use spawn::SpawnSpec;
 pub use state::{ExitInfo, ModuleState, ModuleStatus, StartError, epoch_ms};
 pub use supervisor::{LogPathFn, StartRequest, Supervisor};
-pub use terminal::{LineSink, OutputSink, STDOUT_BUFFER_BYTES, escape_for_terminal, stdout_sink};
+pub use terminal::{
+    LineSink, OutputSink, STDOUT_BUFFER_BYTES, escape_for_terminal, escape_lines_for_terminal,
+    stdout_sink,
+};

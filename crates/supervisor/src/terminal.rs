@@ -57,6 +57,23 @@ pub fn escape_for_terminal(line: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`escape_for_terminal`] for text of several lines: the same rule, except that `\n` is kept
+/// as the line break it is (for streams such as `logs -f` that pass lines through in chunks).
+pub fn escape_lines_for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.contains(|c| c != '\n' && is_terminal_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if c == '\n' {
+            out.push(c);
+        } else {
+            push_escaped_char(&mut out, c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn push_escaped_char(out: &mut String, c: char) {
     use std::fmt::Write as _;
     match c {

@@ -27,6 +27,18 @@ fn control_characters_become_visible_escapes() {
 }
 
 #[test]
+fn several_lines_keep_their_breaks_and_nothing_else() {
+    assert_eq!(
+        escape_lines_for_terminal("one\r\ntwo\x1b[2J\n\u{9b}\n"),
+        "one\\r\ntwo\\x1b[2J\n\\u{9b}\n"
+    );
+    assert!(matches!(
+        escape_lines_for_terminal("a\nb\tc\n"),
+        Cow::Borrowed(_)
+    ));
+}
+
+#[test]
 fn terminal_lines_are_prefixed_and_escaped_line_by_line() {
     let mut out = Vec::new();
     push_terminal_lines(&mut out, "[m] ", "one\n\r\x1b[Kforged\n\ntab\there\n");
