@@ -15,6 +15,9 @@ use crate::output::ModuleOutput;
 use crate::state::{ModuleState, ModuleStatus};
 use crate::terminal::OutputSink;
 
+/// How long [`Supervisor::shutdown`] waits for the stdout copy of the last lines to get out.
+const SHUTDOWN_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Where a module's persistent log file lives, given its short name.
 pub type LogPathFn = Arc<dyn Fn(&str) -> PathBuf + Send + Sync>;
 
@@ -81,6 +84,12 @@ impl Supervisor {
     /// supervisor; a receiver that falls far behind gets `Lagged`.
     pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Prints one line of the hub's own (without its newline) through the same non-blocking
+    /// sink as module output: unlike `println!`, it never waits for a stalled stdout.
+    pub fn print_line(&self, line: &str) {
+        self.inner.sink.print_line(line);
     }
 
     fn new_shared(&self, short: &str) -> Arc<Shared> {
@@ -273,7 +282,8 @@ impl Supervisor {
         state
     }
 
-    /// Stops every module concurrently and waits for all of them.
+    /// Stops every module concurrently and waits for all of them, then (for up to 2 s) for the
+    /// stdout copy of their last lines to be written.
     pub async fn shutdown(&self) {
         let shorts: Vec<String> = {
             let entries = self.inner.entries.lock().expect("supervisor lock");
@@ -285,6 +295,9 @@ impl Supervisor {
             stops.spawn(async move { me.stop(&short).await });
         }
         while stops.join_next().await.is_some() {}
+        // The process usually exits next: let the stdout copy of the last lines get out.
+        let sink = self.inner.sink.clone();
+        let _ = tokio::task::spawn_blocking(move || sink.flush(SHUTDOWN_FLUSH)).await;
     }
 }
 

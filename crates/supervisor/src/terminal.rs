@@ -171,6 +171,30 @@ impl OutputSink {
         }
     }
 
+    /// Waits (blocking) until everything offered so far has been written out, or `timeout`
+    /// passed; true when it was. For the end of the process, which would cut the writer thread
+    /// short. A stdout nobody reads makes this wait the whole timeout.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let SinkKind::Buffered(writer) = &*self.kind else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        let mut state = writer.shared.lock();
+        while !state.is_flushed() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = writer
+                .shared
+                .written
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
     /// True when nothing waits for the writer thread and the next chunk will be taken (tests).
     #[cfg(test)]
     pub(crate) fn is_drained(&self) -> bool {
@@ -181,6 +205,15 @@ impl OutputSink {
             }
             SinkKind::Lines(_) => true,
         }
+    }
+
+    /// Offers one line of the hub's own (`line`, without its newline, shown as it is): the
+    /// non-blocking way for the hub to print while modules print too.
+    pub fn print_line(&self, line: &str) {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.offer(None, &bytes, 1);
     }
 
     /// Offers one `[supervisor] message` line.
@@ -205,6 +238,8 @@ struct Buffer {
     state: Mutex<BufferState>,
     /// Wakes the writer thread.
     wake: Condvar,
+    /// Signalled by the writer thread after each write ([`OutputSink::flush`] waits on it).
+    written: Condvar,
     /// Most bytes that may wait.
     limit: usize,
 }
@@ -220,8 +255,17 @@ struct BufferState {
     dropped: Vec<(Option<String>, u64)>,
     /// Where reports of dropped output go as events.
     listeners: Vec<broadcast::Sender<SupervisorEvent>>,
+    /// Set while the writer thread writes what it took.
+    writing: bool,
     /// Set when the last sink clone is gone: the thread writes what is left and ends.
     closed: bool,
+}
+
+impl BufferState {
+    /// True when everything offered so far has been written out (or reported dropped).
+    fn is_flushed(&self) -> bool {
+        self.pending.is_empty() && self.dropped.is_empty() && !self.writing
+    }
 }
 
 impl Buffer {
@@ -235,6 +279,7 @@ impl BufferedWriter {
         let shared = Arc::new(Buffer {
             state: Mutex::new(BufferState::default()),
             wake: Condvar::new(),
+            written: Condvar::new(),
             limit,
         });
         let for_thread = shared.clone();
@@ -285,50 +330,76 @@ impl Drop for BufferedWriter {
     }
 }
 
+/// What the writer thread took in one go.
+struct Work {
+    /// Output to write.
+    chunk: Vec<u8>,
+    /// Lines dropped after it, per module.
+    dropped: Vec<(Option<String>, u64)>,
+    /// Where to announce the drops.
+    listeners: Vec<broadcast::Sender<SupervisorEvent>>,
+}
+
 /// The writer thread: takes whatever is waiting, writes it, and reports drops after it.
 fn drain(buffer: &Buffer, mut writer: Box<dyn Write + Send>) {
     let mut spare = Vec::new();
-    loop {
-        let (mut chunk, dropped, listeners) = {
-            let mut state = buffer.lock();
-            while state.pending.is_empty() && state.dropped.is_empty() && !state.closed {
-                state = buffer.wake.wait(state).unwrap_or_else(|e| e.into_inner());
-            }
-            if state.pending.is_empty() && state.dropped.is_empty() {
-                return;
-            }
-            let chunk = std::mem::replace(&mut state.pending, std::mem::take(&mut spare));
-            state.dropping = false;
-            let dropped = std::mem::take(&mut state.dropped);
-            let listeners = if dropped.is_empty() {
-                Vec::new()
-            } else {
-                state.listeners.clone()
-            };
-            (chunk, dropped, listeners)
-        };
-        // A failed write (stdout closed) loses this copy only; the log files have the lines.
-        let _ = writer.write_all(&chunk).and_then(|()| writer.flush());
-        if !dropped.is_empty() {
-            let total: u64 = dropped.iter().map(|(_, n)| n).sum();
-            let report = format!(
-                "[supervisor] {total} line(s) of module output dropped: stdout is not being read\n"
-            );
-            let _ = writer
-                .write_all(report.as_bytes())
-                .and_then(|()| writer.flush());
-            for (short, lines) in dropped {
-                let Some(short) = short else { continue };
-                for listener in &listeners {
-                    let _ = listener.send(SupervisorEvent::OutputDropped {
-                        short: short.clone(),
-                        lines,
-                    });
-                }
-            }
+    while let Some(mut work) = take_work(buffer, std::mem::take(&mut spare)) {
+        write_work(&mut writer, &work);
+        work.chunk.clear();
+        spare = work.chunk;
+        buffer.lock().writing = false;
+        buffer.written.notify_all();
+    }
+}
+
+/// Waits for output (or drops to report) and takes it, leaving `spare` as the new buffer.
+/// `None` once the sink is gone and everything was written.
+fn take_work(buffer: &Buffer, spare: Vec<u8>) -> Option<Work> {
+    let mut state = buffer.lock();
+    while state.pending.is_empty() && state.dropped.is_empty() && !state.closed {
+        state = buffer.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
+    if state.pending.is_empty() && state.dropped.is_empty() {
+        return None;
+    }
+    state.writing = true;
+    state.dropping = false;
+    let chunk = std::mem::replace(&mut state.pending, spare);
+    let dropped = std::mem::take(&mut state.dropped);
+    let listeners = if dropped.is_empty() {
+        Vec::new()
+    } else {
+        state.listeners.clone()
+    };
+    Some(Work {
+        chunk,
+        dropped,
+        listeners,
+    })
+}
+
+/// Writes what was taken, then the report of what was dropped after it.
+fn write_work(writer: &mut Box<dyn Write + Send>, work: &Work) {
+    // A failed write (stdout closed) loses this copy only; the log files have the lines.
+    let _ = writer.write_all(&work.chunk).and_then(|()| writer.flush());
+    if work.dropped.is_empty() {
+        return;
+    }
+    let total: u64 = work.dropped.iter().map(|(_, n)| n).sum();
+    let report = format!(
+        "[supervisor] {total} line(s) of module output dropped: stdout is not being read\n"
+    );
+    let _ = writer
+        .write_all(report.as_bytes())
+        .and_then(|()| writer.flush());
+    for (short, lines) in &work.dropped {
+        let Some(short) = short else { continue };
+        for listener in &work.listeners {
+            let _ = listener.send(SupervisorEvent::OutputDropped {
+                short: short.clone(),
+                lines: *lines,
+            });
         }
-        chunk.clear();
-        spare = chunk;
     }
 }
 

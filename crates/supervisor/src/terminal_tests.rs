@@ -59,9 +59,15 @@ fn a_line_callback_gets_every_line() {
     };
     sink.offer(Some("m"), b"[m] a\n[m] b\n", 2);
     sink.say("m is down: \x1b[31mred");
+    sink.print_line("parachute serve: stopped");
     assert_eq!(
         *seen.lock().unwrap(),
-        vec!["[m] a", "[m] b", "[supervisor] m is down: \\x1b[31mred"]
+        vec![
+            "[m] a",
+            "[m] b",
+            "[supervisor] m is down: \\x1b[31mred",
+            "parachute serve: stopped"
+        ]
     );
 }
 
@@ -142,4 +148,24 @@ fn a_stalled_reader_never_blocks_and_hears_how_many_lines_it_missed() {
     }
     let from_events: u64 = by_module.values().sum();
     assert_eq!(from_events, dropped, "{by_module:?}");
+}
+
+#[test]
+fn flush_waits_for_the_writer_and_gives_up_on_a_stalled_reader() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    let sink = OutputSink::buffered(writer, 1 << 20);
+    // More than the pipe holds: the writer thread is stuck until someone reads.
+    let chunk = "[m] line\n".repeat(20_000);
+    sink.offer(Some("m"), chunk.as_bytes(), 20_000);
+    assert!(
+        !sink.flush(Duration::from_millis(200)),
+        "nothing was read yet"
+    );
+    let all = read_all_later(reader);
+    assert!(sink.flush(Duration::from_secs(30)));
+    sink.print_line("last");
+    assert!(sink.flush(Duration::from_secs(30)));
+    drop(sink);
+    let text = all.join().unwrap();
+    assert_eq!(text, chunk + "last\n");
 }
