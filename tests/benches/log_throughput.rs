@@ -190,9 +190,13 @@ fn env_number(key: &str, default: u64) -> u64 {
 
 /// What one throughput run measured.
 struct Run {
+    /// Lines through the hub per second, to the log file.
     lines_per_second: f64,
+    /// The hub's CPU time per line, in microseconds.
     cpu_us_per_line: f64,
+    /// Lines that reached the hub's stdout (this bench's reader).
     stdout_lines: u64,
+    /// The flood's last lines found in order in the log files.
     file_lines: u64,
 }
 

@@ -85,13 +85,19 @@ impl Shared {
 
 /// What a module task needs besides its control channel.
 pub(crate) struct ModuleTask {
+    /// The module's short name.
     pub short: String,
+    /// State and output shared with the supervisor handle.
     pub shared: Arc<Shared>,
+    /// Produces the spec before every spawn.
     pub resolver: SpecResolver,
+    /// Tuning shared by all modules.
     pub config: Arc<SupervisorConfig>,
+    /// Where `[supervisor]` lines go.
     pub sink: OutputSink,
 }
 
+/// How one run of the process ended.
 enum RunEnd {
     /// The process exited on its own.
     Exited(ExitInfo, Duration),

@@ -45,9 +45,11 @@ struct Entry {
 /// Runs every module as a child of this process. Cheap to clone; all clones share one table.
 #[derive(Clone)]
 pub struct Supervisor {
+    /// The shared table and settings.
     inner: Arc<Inner>,
 }
 
+/// What every clone of a [`Supervisor`] shares.
 struct Inner {
     /// Tuning shared by all modules.
     config: Arc<SupervisorConfig>,

@@ -113,6 +113,7 @@ pub struct OutputSink {
     kind: Arc<SinkKind>,
 }
 
+/// The two kinds of [`OutputSink`].
 enum SinkKind {
     /// A bounded buffer drained by a dedicated writer thread.
     Buffered(BufferedWriter),
@@ -244,6 +245,7 @@ struct Buffer {
     limit: usize,
 }
 
+/// The buffer proper, behind [`Buffer::state`].
 #[derive(Default)]
 struct BufferState {
     /// Output waiting for the writer thread.
