@@ -31,7 +31,7 @@ use std::sync::Arc;
 use parachute_auth::HubDb;
 use parachute_home::hub_port;
 use parachute_protocol::{AdminState, HubEvent, HubSnapshot};
-use parachute_supervisor::{LineSink, Supervisor};
+use parachute_supervisor::{HomeMark, OutputSink, Supervisor, SupervisorConfig};
 use tokio::net::TcpListener;
 
 use crate::boot::{self, BootStep, SpawnContext};
@@ -52,6 +52,8 @@ pub struct Hub {
     state: AppState,
     /// The configuration it was bound with.
     config: HubConfig,
+    /// The mark this hub's process trees carry.
+    home_mark: HomeMark,
 }
 
 /// Steers a running hub. Cheap to clone; every clone talks to the same hub.
@@ -78,13 +80,19 @@ impl Hub {
             tracing::warn!(%err, "cannot write hub/run/hub.port; CLI verbs will assume port 1939");
         }
         let log_home = home.clone();
-        let sink: LineSink = if config.runtime.stdout_lines {
+        let sink: OutputSink = if config.runtime.stdout_lines {
             parachute_supervisor::stdout_sink()
         } else {
-            Arc::new(|_: &str| {})
+            OutputSink::from(Arc::new(|_: &str| {}))
         };
+        // Every process tree this hub starts carries this home's mark, so a later hub can find
+        // what survived this one's SIGKILL (and only that).
+        let home_mark = HomeMark::for_home(home.root());
         let supervisor = Supervisor::new(
-            config.runtime.supervisor.clone(),
+            SupervisorConfig {
+                home_mark: Some(home_mark.clone()),
+                ..config.runtime.supervisor.clone()
+            },
             sink,
             // The module's directories are made private here, before the supervisor opens the log.
             Arc::new(move |short| {
@@ -101,6 +109,7 @@ impl Hub {
             local,
             state,
             config,
+            home_mark,
         })
     }
 
@@ -127,10 +136,11 @@ impl Hub {
             local,
             state,
             config,
+            home_mark,
         } = self;
         if config.runtime.subreaper {
             // The supervisor keeps its own module leaders out of the reaper's hands.
-            parachute_supervisor::become_subreaper(std::time::Duration::from_secs(1), |_| false);
+            parachute_supervisor::become_subreaper(|_| false);
         }
         let app = routes::router(state.clone());
         let stopping = state.clone();
@@ -151,7 +161,8 @@ impl Hub {
             admin: state.admin_state(),
         });
         crate::watch::spawn(state.clone());
-        let booting = tokio::spawn(boot_modules(state.clone()));
+        tokio::spawn(forward_supervisor_events(state.clone()));
+        let booting = tokio::spawn(boot_modules(state.clone(), home_mark));
         let result = finish_or_give_up(
             server.into_future(),
             state.stopping(),
@@ -170,11 +181,59 @@ impl Hub {
     }
 }
 
+/// Turns the supervisor's announcements into hub events until the hub stops. A lag (the
+/// supervisor outran this task) is made good by re-announcing every module's current state.
+async fn forward_supervisor_events(state: AppState) {
+    use parachute_supervisor::SupervisorEvent;
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = state.supervisor().subscribe();
+    let stopping = state.stopping();
+    tokio::pin!(stopping);
+    loop {
+        let received = tokio::select! {
+            received = rx.recv() => received,
+            () = &mut stopping => return,
+        };
+        match received {
+            Ok(SupervisorEvent::StateChanged(module)) => state.emit(HubEvent::ModuleState {
+                state: crate::wire::module_state(&module),
+            }),
+            Ok(SupervisorEvent::GaveUp { short, error }) => {
+                let exit = state
+                    .supervisor()
+                    .snapshot(&short)
+                    .and_then(|m| m.last_exit)
+                    .map(|e| crate::wire::exit(&e));
+                state.emit(HubEvent::CrashLoop {
+                    short,
+                    reason: error.error_description,
+                    exit,
+                });
+            }
+            Ok(SupervisorEvent::OutputDropped { lines, .. }) => {
+                state.emit(HubEvent::OutputDropped { count: lines });
+            }
+            Ok(SupervisorEvent::Crashed { .. }) => {}
+            Err(RecvError::Lagged(_)) => {
+                for module in state.supervisor().snapshots() {
+                    state.emit(HubEvent::ModuleState {
+                        state: crate::wire::module_state(&module),
+                    });
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
 /// Hands every row to the supervisor off the accept path, emitting progress.
-async fn boot_modules(state: AppState) {
+async fn boot_modules(state: AppState, home_mark: HomeMark) {
     let ctx = SpawnContext::of(&state);
     let booted = state.clone();
     let outcomes = tokio::task::spawn_blocking(move || {
+        // What a previous hub of this home left running (it was SIGKILLed) would hold the
+        // ports: stopped first, and only trees of this home whose hub is dead.
+        parachute_supervisor::sweep_orphans(&home_mark);
         let supervisor = booted.supervisor().clone();
         let notice = |step: BootStep<'_>| match step {
             BootStep::Skipped(warning) => booted.emit(HubEvent::Notice {
@@ -245,6 +304,18 @@ impl HubHandle {
             exposure: crate::watch::exposure_snapshot(self.state.home()),
             boot: self.state.boot_progress(),
         }
+    }
+
+    /// Prints one line of the front end's own on the hub's stdout, in order with module lines
+    /// and without ever blocking (see [`parachute_supervisor::Supervisor::print_line`]).
+    pub fn print_line(&self, line: &str) {
+        self.state.supervisor().print_line(line);
+    }
+
+    /// Waits up to `timeout` for everything printed so far to reach stdout; false when stdout
+    /// is not being read.
+    pub fn flush_output(&self, timeout: std::time::Duration) -> bool {
+        self.state.supervisor().flush_output(timeout)
     }
 
     /// The port the hub listens on.

@@ -110,6 +110,116 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The value of `key` in the environment `pid` was started with (`/proc/<pid>/environ`, Linux),
+/// when this user may read it.
+pub fn environ_var(pid: u32, key: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    find_env_value(&raw, key)
+}
+
+/// Finds `key=value` in a NUL-separated environment block.
+fn find_env_value(raw: &[u8], key: &str) -> Option<String> {
+    raw.split(|b| *b == 0).find_map(|entry| {
+        let value = entry.strip_prefix(key.as_bytes())?.strip_prefix(b"=")?;
+        Some(String::from_utf8_lossy(value).into_owned())
+    })
+}
+
+/// The direct children of `pid` (every thread's `/proc/<pid>/task/<tid>/children`, Linux).
+/// `None` when the kernel does not offer those files (`CONFIG_PROC_CHILDREN`) or `pid` is gone.
+pub fn children(pid: u32) -> Option<Vec<u32>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut found = Vec::new();
+    let mut readable = false;
+    for task in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+            continue;
+        };
+        readable = true;
+        found.extend(
+            text.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    readable.then_some(found)
+}
+
+/// Every descendant of `pid` (children, their children, …), found through [`children`];
+/// `None` where that is not available.
+pub fn descendants(pid: u32) -> Option<Vec<u32>> {
+    let mut found = Vec::new();
+    let mut next = children(pid)?;
+    while let Some(child) = next.pop() {
+        if found.contains(&child) {
+            continue;
+        }
+        found.push(child);
+        next.extend(children(child).unwrap_or_default());
+    }
+    Some(found)
+}
+
+/// Sends `signal` to `pid` only if it is still the process that started at `start_ticks`
+/// (field 22 of its stat): a pid recycled by another process is never hit. Through a pidfd
+/// where the kernel has them (no window between the check and the signal), else check, then
+/// `kill`. `ESRCH` when that process is gone.
+pub fn signal_if_same(pid: u32, start_ticks: u64, signal: Signal) -> Result<(), nix::errno::Errno> {
+    let same = || stat(pid).is_some_and(|s| s.start_ticks == start_ticks && !s.has_exited());
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        if fd >= 0 {
+            // SAFETY: `fd` was just returned by pidfd_open and is closed by OwnedFd only.
+            let fd =
+                unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+            if !same() {
+                return Err(nix::errno::Errno::ESRCH);
+            }
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo, no flags.
+            let sent = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    raw,
+                    signal as libc::c_int,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            return if sent == 0 {
+                Ok(())
+            } else {
+                Err(nix::errno::Errno::last())
+            };
+        }
+    }
+    if !same() {
+        return Err(nix::errno::Errno::ESRCH);
+    }
+    kill(Pid::from_raw(pid as i32), signal)
+}
+
+/// True when this process is a child subreaper (Linux `PR_SET_CHILD_SUBREAPER`): orphaned
+/// descendants are re-parented to it instead of to init.
+pub fn is_child_subreaper() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let mut flag: libc::c_int = 0;
+        // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through the pointer we pass.
+        let ok =
+            unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut flag as *mut libc::c_int) };
+        ok == 0 && flag != 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// True while `pid` is alive and still the process that started at `start_ticks`.
+pub fn is_same_alive(pid: u32, start_ticks: u64) -> bool {
+    stat(pid).is_some_and(|s| s.start_ticks == start_ticks && !s.has_exited())
+}
+
 /// Sends `signal` to the process group `pgid`; if there is no such group, to the process itself.
 ///
 /// Only for a `pgid` whose process is known to exist (not yet reaped): after the leader has been
@@ -248,5 +358,85 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert!(!is_alive(pid));
+    }
+    #[test]
+    fn reads_a_variable_from_another_process_environment() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .env("PARACHUTE_OS_TEST_VAR", "a=b:c")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // The environment is readable once the child has exec'd.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while command_line(pid).is_none_or(|c| !c.contains("sleep"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(
+            environ_var(pid, "PARACHUTE_OS_TEST_VAR").as_deref(),
+            Some("a=b:c")
+        );
+        assert_eq!(environ_var(pid, "PARACHUTE_OS_TEST"), None);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(find_env_value(b"A=1\0AB=2\0B=\0", "B").as_deref(), Some(""));
+        assert_eq!(find_env_value(b"A=1\0AB=2", "AB").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn children_and_descendants_include_a_grandchild() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; wait"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let grandchild: u32 = line.trim().parse().unwrap();
+        let me = std::process::id();
+        if let Some(kids) = children(me) {
+            assert!(kids.contains(&child.id()), "{kids:?}");
+            assert!(!kids.contains(&grandchild));
+            let all = descendants(me).unwrap();
+            assert!(
+                all.contains(&child.id()) && all.contains(&grandchild),
+                "{all:?}"
+            );
+        }
+        signal(grandchild, Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn signal_if_same_never_hits_another_start_time() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let start = stat(pid).unwrap().start_ticks;
+        assert!(is_same_alive(pid, start));
+        assert!(!is_same_alive(pid, start + 1));
+        assert_eq!(
+            signal_if_same(pid, start + 1, Signal::SIGKILL),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        assert!(
+            is_alive(pid),
+            "a different start time must not be signalled"
+        );
+        signal_if_same(pid, start, Signal::SIGKILL).unwrap();
+        child.wait().unwrap();
+        assert!(!is_same_alive(pid, start));
+        assert_eq!(
+            signal_if_same(pid, start, Signal::SIGKILL),
+            Err(nix::errno::Errno::ESRCH)
+        );
     }
 }

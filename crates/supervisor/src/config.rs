@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::mark::HomeMark;
+
 /// When and how often a crashed module is respawned (SPEC Part A item 6).
 #[derive(Debug, Clone)]
 pub struct CrashPolicy {
@@ -70,6 +72,11 @@ pub struct SupervisorConfig {
     pub log_files_kept: u32,
     /// Lines of output quoted in a crash reason.
     pub crash_reason_lines: usize,
+    /// The home this supervisor's modules belong to. With it, every spawn carries a mark
+    /// (`PARACHUTE_SUPERVISOR_MARK`) naming this home and hub, so marked processes that leave a
+    /// module's process group are stopped with the module, and [`crate::sweep_orphans`] can
+    /// find them after the hub died. Without it nothing is marked.
+    pub home_mark: Option<HomeMark>,
 }
 
 impl Default for SupervisorConfig {
@@ -83,6 +90,7 @@ impl Default for SupervisorConfig {
             log_file_max_bytes: 5 * 1024 * 1024,
             log_files_kept: 3,
             crash_reason_lines: 10,
+            home_mark: None,
         }
     }
 }

@@ -1,16 +1,20 @@
 //! One supervised module: the task that spawns it, watches it and respawns it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::config::SupervisorConfig;
-use crate::logs::{LineSink, LogFile, RingBuffer};
+use crate::events::SupervisorEvent;
+use crate::mark;
+use crate::output::ModuleOutput;
+use crate::pump::spawn_pump;
 use crate::spawn::{self, SpawnSpec};
 use crate::state::{ExitInfo, ModuleState, ModuleStatus, StartError};
+use crate::terminal::OutputSink;
 
 /// Produces a fresh [`SpawnSpec`] for every spawn; an `Err` says why the module cannot be
 /// started right now (it becomes the module's start error and the module is left `crashed`).
@@ -25,8 +29,8 @@ pub struct StartBlocked {
     pub description: String,
 }
 
-/// Longest line kept whole; longer output is split so one runaway line cannot exhaust memory.
-const MAX_LINE_BYTES: usize = 16 * 1024;
+/// Spawns started by this process so far: numbers each process tree's mark.
+static SPAWNS: AtomicU64 = AtomicU64::new(0);
 
 /// Requests to a running module task.
 pub(crate) enum Control {
@@ -36,45 +40,64 @@ pub(crate) enum Control {
 
 /// The parts of a module shared between its task and the supervisor handle.
 pub(crate) struct Shared {
-    /// Current state, updated by the task.
+    /// Current state, updated by the task through [`Shared::update`].
     pub state: Mutex<ModuleState>,
-    /// The last lines of output.
-    pub ring: Mutex<RingBuffer>,
-    /// Live line feed for `logs --follow`.
-    pub lines: broadcast::Sender<String>,
-    /// The persistent log file.
-    pub log_file: Mutex<LogFile>,
+    /// Ring buffer, log file and followers' wake-up.
+    pub output: Arc<ModuleOutput>,
+    /// Where state changes are announced.
+    pub events: broadcast::Sender<SupervisorEvent>,
 }
 
 impl Shared {
+    /// Changes the state; announces the new state when its status, pid, readiness or start
+    /// error changed (under the state lock, so events come in the order of the changes).
     pub(crate) fn update(&self, f: impl FnOnce(&mut ModuleState)) {
-        f(&mut self.state.lock().expect("module state lock"));
+        let mut state = self.state.lock().expect("module state lock");
+        let before = (
+            state.status,
+            state.pid,
+            state.ready,
+            state.start_error.clone(),
+        );
+        f(&mut state);
+        let changed = before.0 != state.status
+            || before.1 != state.pid
+            || before.2 != state.ready
+            || before.3 != state.start_error;
+        if changed && self.events.receiver_count() > 0 {
+            let _ = self
+                .events
+                .send(SupervisorEvent::StateChanged(state.clone()));
+        }
     }
 
     pub(crate) fn snapshot(&self) -> ModuleState {
         self.state.lock().expect("module state lock").clone()
     }
 
-    fn record_line(&self, short: &str, line: &str, sink: &LineSink) {
-        sink(&format!("[{short}] {line}"));
-        self.log_file.lock().expect("log lock").write_line(line);
-        // Push and broadcast under one ring lock: `Supervisor::follow` copies the ring and
-        // subscribes under the same lock, so a follower sees every line exactly once.
-        let mut ring = self.ring.lock().expect("ring lock");
-        ring.push(line);
-        let _ = self.lines.send(line.to_string());
+    /// Announces `event` (never blocks; nobody listening is fine).
+    pub(crate) fn announce(&self, event: SupervisorEvent) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event);
+        }
     }
 }
 
 /// What a module task needs besides its control channel.
 pub(crate) struct ModuleTask {
+    /// The module's short name.
     pub short: String,
+    /// State and output shared with the supervisor handle.
     pub shared: Arc<Shared>,
+    /// Produces the spec before every spawn.
     pub resolver: SpecResolver,
+    /// Tuning shared by all modules.
     pub config: Arc<SupervisorConfig>,
-    pub sink: LineSink,
+    /// Where `[supervisor]` lines go.
+    pub sink: OutputSink,
 }
 
+/// How one run of the process ended.
 enum RunEnd {
     /// The process exited on its own.
     Exited(ExitInfo, Duration),
@@ -84,22 +107,28 @@ enum RunEnd {
 
 impl ModuleTask {
     fn say(&self, message: &str) {
-        (self.sink)(&format!("[supervisor] {message}"));
+        self.sink.say(message);
     }
 
     fn give_up(&self, error_type: &str, description: String, binary: Option<String>) {
         self.say(&format!("{} is down: {description}", self.short));
+        let error = StartError {
+            error_type: error_type.to_string(),
+            error_description: description,
+            binary,
+            at: SystemTime::now(),
+        };
+        let recorded = error.clone();
         self.shared.update(|s| {
             s.status = ModuleStatus::Crashed;
             s.pid = None;
             s.ready = false;
             s.next_retry_at = None;
-            s.start_error = Some(StartError {
-                error_type: error_type.to_string(),
-                error_description: description,
-                binary,
-                at: SystemTime::now(),
-            });
+            s.start_error = Some(recorded);
+        });
+        self.shared.announce(SupervisorEvent::GaveUp {
+            short: self.short.clone(),
+            error,
         });
     }
 
@@ -140,9 +169,8 @@ impl ModuleTask {
             if crashes >= policy.give_up_after {
                 let tail = self
                     .shared
-                    .ring
-                    .lock()
-                    .expect("ring lock")
+                    .output
+                    .ring()
                     .tail(self.config.crash_reason_lines);
                 let mut why = format!(
                     "crashed {crashes} times in a row (last: {exit}); not restarting until an operator starts it again"
@@ -164,6 +192,12 @@ impl ModuleTask {
             self.shared.update(|s| {
                 s.status = ModuleStatus::Restarting;
                 s.next_retry_at = Some(SystemTime::now() + delay);
+            });
+            self.shared.announce(SupervisorEvent::Crashed {
+                short: self.short.clone(),
+                exit: exit.clone(),
+                consecutive: crashes,
+                respawn_in: delay,
             });
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
@@ -206,47 +240,20 @@ impl ModuleTask {
             s.port = spec.port;
             s.ready = false;
         });
-        // A log file that failed earlier gets another chance with every spawn.
-        self.shared.log_file.lock().expect("log lock").ensure_open();
-        let spawned = spawn::spawn(spawn::command(spec, program)).await;
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(err) => {
-                let binary = spec.argv.first().cloned();
-                let kind = if err.kind() == std::io::ErrorKind::NotFound {
-                    "missing_dependency"
-                } else {
-                    "spawn_failed"
-                };
-                self.give_up(
-                    kind,
-                    format!("could not start {}: {err}", self.short),
-                    binary,
-                );
-                return None;
-            }
-        };
-        let Some(pid) = child.id() else {
-            // Only a child that was already waited for has no pid; never true right after spawn.
-            self.give_up(
-                "spawn_failed",
-                format!("could not start {}: the new process has no pid", self.short),
-                spec.argv.first().cloned(),
-            );
-            return None;
-        };
+        let (mut child, tree) = self.spawn_marked(spec, program).await?;
+        let pid = tree.leader;
         let started = Instant::now();
-        self.shared.update(|s| {
-            s.status = ModuleStatus::Running;
-            s.pid = Some(pid);
-            s.started_at = Some(SystemTime::now());
-            s.start_error = None;
-        });
         tracing::debug!(short = %self.short, pid, argv = ?spec.argv, "module spawned");
 
         let pumps = [
-            child.stdout.take().map(|out| self.pump(out)),
-            child.stderr.take().map(|err| self.pump(err)),
+            child
+                .stdout
+                .take()
+                .map(|out| spawn_pump(out, self.shared.output.clone())),
+            child
+                .stderr
+                .take()
+                .map(|err| spawn_pump(err, self.shared.output.clone())),
         ];
         let readiness = spec.port.map(|port| {
             tokio::spawn(readiness_gate(
@@ -265,10 +272,12 @@ impl ModuleTask {
                 // Grandchildren left in the group would keep the port and our pipes: end them.
                 // The leader is reaped, so its pid may be recycled: signal the group only.
                 let _ = parachute_os::process::signal_group_only(pid, Signal::SIGKILL);
+                // And so would marked descendants that left the group.
+                self.kill_stragglers(tree).await;
                 RunEnd::Exited(exit, started.elapsed())
             }
             msg = control.recv() => {
-                self.terminate(pid, &mut child).await;
+                self.terminate(tree, &mut child).await;
                 self.shared.update(|s| {
                     s.status = ModuleStatus::Stopped;
                     s.pid = None;
@@ -296,10 +305,72 @@ impl ModuleTask {
         Some(end)
     }
 
-    /// Group SIGTERM, wait up to the grace period, then group SIGKILL.
-    async fn terminate(&self, pid: u32, child: &mut tokio::process::Child) {
+    /// Spawns the process with its tree's mark and reports it running. `None` means it could
+    /// not be spawned (the module is now `crashed` with a start error).
+    async fn spawn_marked(
+        &self,
+        spec: &SpawnSpec,
+        program: std::path::PathBuf,
+    ) -> Option<(tokio::process::Child, Tree)> {
+        // A log file that failed earlier gets another chance with every spawn.
+        self.shared.output.log_file().ensure_open();
+        let serial = SPAWNS.fetch_add(1, Ordering::Relaxed) + 1;
+        let marked = self
+            .config
+            .home_mark
+            .as_ref()
+            .map(|home| mark::spawn_mark(home, serial));
+        let spawned = spawn::spawn(spawn::command(spec, program, marked.as_deref())).await;
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) => {
+                let binary = spec.argv.first().cloned();
+                let kind = if err.kind() == std::io::ErrorKind::NotFound {
+                    "missing_dependency"
+                } else {
+                    "spawn_failed"
+                };
+                self.give_up(
+                    kind,
+                    format!("could not start {}: {err}", self.short),
+                    binary,
+                );
+                return None;
+            }
+        };
+        let Some(pid) = child.id() else {
+            // Only a child that was already waited for has no pid; never true right after spawn.
+            self.give_up(
+                "spawn_failed",
+                format!("could not start {}: the new process has no pid", self.short),
+                spec.argv.first().cloned(),
+            );
+            return None;
+        };
+        self.shared.update(|s| {
+            s.status = ModuleStatus::Running;
+            s.pid = Some(pid);
+            s.started_at = Some(SystemTime::now());
+            s.start_error = None;
+        });
+        Some((
+            child,
+            Tree {
+                leader: pid,
+                serial,
+            },
+        ))
+    }
+
+    /// Group SIGTERM, wait up to the grace period, then group SIGKILL; the tree's marked
+    /// processes outside the group get the same treatment and the same grace.
+    async fn terminate(&self, tree: Tree, child: &mut tokio::process::Child) {
+        let pid = tree.leader;
+        let deadline = Instant::now() + self.config.stop_grace;
         // The leader is not reaped yet (we hold its `Child`), so `pid` is still ours.
         let _ = parachute_os::process::signal_group(pid, Signal::SIGTERM);
+        let early = self.stragglers(tree).await;
+        mark::signal_all(&early, Signal::SIGTERM);
         let grace = self.config.stop_grace;
         if tokio::time::timeout(grace, child.wait()).await.is_err() {
             self.say(&format!(
@@ -314,43 +385,38 @@ impl ModuleTask {
         // Anything left in the group (a grandchild ignoring SIGTERM) goes now; the leader is
         // reaped, so never fall back to signalling its (possibly recycled) pid.
         let _ = parachute_os::process::signal_group_only(pid, Signal::SIGKILL);
+        let late = self.stragglers(tree).await;
+        if !late.is_empty() {
+            let _ =
+                tokio::task::spawn_blocking(move || mark::stop_processes(&late, deadline)).await;
+        }
     }
 
-    fn pump<R: AsyncRead + Unpin + Send + 'static>(
-        &self,
-        reader: R,
-    ) -> tokio::task::JoinHandle<()> {
-        let short = self.short.clone();
-        let shared = self.shared.clone();
-        let sink = self.sink.clone();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(reader);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                let read = (&mut reader)
-                    .take(MAX_LINE_BYTES as u64)
-                    .read_until(b'\n', &mut buf)
-                    .await;
-                match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
-                            if buf.last() == Some(&b'\r') {
-                                buf.pop();
-                            }
-                        }
-                        let line = String::from_utf8_lossy(&buf);
-                        shared.record_line(&short, &line, &sink);
-                    }
-                }
-            }
-        })
+    /// The tree's marked processes that left its process group (none without a home mark).
+    async fn stragglers(&self, tree: Tree) -> Vec<mark::MarkedProcess> {
+        let Some(home) = self.config.home_mark.clone() else {
+            return Vec::new();
+        };
+        tokio::task::spawn_blocking(move || mark::stragglers(&home, tree.serial, tree.leader))
+            .await
+            .unwrap_or_default()
+    }
+
+    /// SIGKILLs the tree's marked processes that left its process group.
+    async fn kill_stragglers(&self, tree: Tree) {
+        let left = self.stragglers(tree).await;
+        mark::signal_all(&left, Signal::SIGKILL);
     }
 }
 
-use tokio::io::AsyncReadExt as _;
+/// One spawned process tree: its leader (= process group) and its mark's spawn number.
+#[derive(Debug, Clone, Copy)]
+struct Tree {
+    /// The leader's pid, which is also the group id.
+    leader: u32,
+    /// The spawn number in the tree's mark.
+    serial: u64,
+}
 
 fn exit_info(status: std::process::ExitStatus) -> ExitInfo {
     use std::os::unix::process::ExitStatusExt;

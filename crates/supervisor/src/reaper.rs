@@ -11,18 +11,20 @@
 //! own: the supervisor lists each one from before its fork until its exit status is collected,
 //! and the scan holds that list locked, so a module that exits at once is never reaped here
 //! (its exit code would be lost to the supervisor). `is_ours` can exclude further pids.
-
-use std::time::Duration;
+//!
+//! Nothing polls: the scan runs when the kernel says a child changed state (SIGCHLD, which it
+//! also sends when an orphan is adopted already dead), and once at start. A scan lists only the
+//! hub's own children (`/proc/self/task/*/children`), not every process on the machine, where
+//! the kernel offers that list.
 
 /// Makes this process a child subreaper (Linux) and starts a background task that reaps adopted
-/// zombies every `interval`. Module leaders are always left alone (see the module docs);
-/// `is_ours` can exclude further pids. Returns false where subreaping is not supported.
-pub fn become_subreaper(
-    interval: Duration,
-    is_ours: impl Fn(u32) -> bool + Send + Sync + 'static,
-) -> bool {
+/// zombies whenever SIGCHLD arrives. Module leaders are always left alone (see the module
+/// docs); `is_ours` can exclude further pids. Returns false where subreaping is not supported.
+/// Must be called inside a tokio runtime.
+pub fn become_subreaper(is_ours: impl Fn(u32) -> bool + Send + Sync + 'static) -> bool {
     #[cfg(target_os = "linux")]
     {
+        use tokio::signal::unix::{SignalKind, signal};
         // SAFETY: plain prctl call with integer arguments.
         let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
         if !ok {
@@ -31,9 +33,17 @@ pub fn become_subreaper(
             );
             return false;
         }
+        let mut child_changed = match signal(SignalKind::child()) {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGCHLD; adopted orphans stay zombies until the hub exits");
+                return true;
+            }
+        };
         tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
+            // Anything adopted before we listened.
+            reap_adopted_zombies(&is_ours);
+            while child_changed.recv().await.is_some() {
                 reap_adopted_zombies(&is_ours);
             }
         });
@@ -41,7 +51,7 @@ pub fn become_subreaper(
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (interval, is_ours);
+        let _ = is_ours;
         false
     }
 }
@@ -54,7 +64,9 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
     // Held for the whole scan: no module is forked (and so none can be missing from the list)
     // while we decide what to reap.
     let modules = crate::spawn::direct_children();
-    let adopted = parachute_os::process::all_pids()
+    let candidates =
+        parachute_os::process::children(me).unwrap_or_else(parachute_os::process::all_pids);
+    let adopted = candidates
         .into_iter()
         .filter_map(parachute_os::process::stat)
         .filter(|s| {
@@ -80,6 +92,7 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt;
+    use std::time::Duration;
 
     /// Spawns `true` in a group of its own (like a module's orphan) and waits until it is a
     /// zombie.

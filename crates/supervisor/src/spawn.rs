@@ -53,13 +53,21 @@ impl SpawnSpec {
     }
 }
 
-/// Builds the tokio command for `spec`: own process group, parent-death signal, piped output.
-pub(crate) fn command(spec: &SpawnSpec, program: PathBuf) -> tokio::process::Command {
+/// Builds the tokio command for `spec`: own process group, parent-death signal, piped output,
+/// and the tree's mark ([`crate::mark`]) in its environment when there is one.
+pub(crate) fn command(
+    spec: &SpawnSpec,
+    program: PathBuf,
+    mark: Option<&str>,
+) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(&spec.argv[1..])
         .env_clear()
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    if let Some(mark) = mark {
+        cmd.env(crate::mark::MARK_VAR, mark);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(false);
@@ -219,7 +227,9 @@ mod tests {
                 .enable_all()
                 .build()
                 .unwrap();
-            let child = runtime.block_on(spawn(command(&spec, program))).unwrap();
+            let child = runtime
+                .block_on(spawn(command(&spec, program, None)))
+                .unwrap();
             // SAFETY: gettid has no preconditions.
             let tid = unsafe { libc::gettid() };
             (child.id().unwrap(), tid)
@@ -245,7 +255,7 @@ mod tests {
     async fn spawned_children_are_listed_until_forgotten() {
         let spec = sleeper();
         let program = spec.resolve_program().unwrap();
-        let mut child = spawn(command(&spec, program)).await.unwrap();
+        let mut child = spawn(command(&spec, program, None)).await.unwrap();
         let pid = child.id().unwrap();
         assert!(direct_children().contains(&pid));
         parachute_os::process::signal_group_only(pid, nix::sys::signal::Signal::SIGKILL).unwrap();

@@ -7,9 +7,16 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::SupervisorConfig;
-use crate::logs::{LineSink, LogFile, RingBuffer};
+use crate::events::{EVENT_CAPACITY, SupervisorEvent};
+use crate::follow::LogFollower;
+use crate::logfile::LogFile;
 use crate::module::{Control, ModuleTask, Shared, SpecResolver};
+use crate::output::ModuleOutput;
 use crate::state::{ModuleState, ModuleStatus};
+use crate::terminal::OutputSink;
+
+/// How long [`Supervisor::shutdown`] waits for the stdout copy of the last lines to get out.
+const SHUTDOWN_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where a module's persistent log file lives, given its short name.
 pub type LogPathFn = Arc<dyn Fn(&str) -> PathBuf + Send + Sync>;
@@ -38,31 +45,80 @@ struct Entry {
 /// Runs every module as a child of this process. Cheap to clone; all clones share one table.
 #[derive(Clone)]
 pub struct Supervisor {
+    /// The shared table and settings.
     inner: Arc<Inner>,
 }
 
+/// What every clone of a [`Supervisor`] shares.
 struct Inner {
     /// Tuning shared by all modules.
     config: Arc<SupervisorConfig>,
-    /// Where `[short] line` output goes.
-    sink: LineSink,
+    /// Where the terminal copy of module output (`[short] line`) goes.
+    sink: OutputSink,
     /// Log file location per module.
     log_path: LogPathFn,
     /// Modules in the order they were first started (shutdown and listings keep that order).
     entries: Mutex<Vec<(String, Entry)>>,
+    /// Where events are announced ([`Supervisor::subscribe`]).
+    events: broadcast::Sender<SupervisorEvent>,
 }
 
 impl Supervisor {
-    /// A supervisor with no modules yet.
-    pub fn new(config: SupervisorConfig, sink: LineSink, log_path: LogPathFn) -> Self {
+    /// A supervisor with no modules yet. `sink` takes the terminal copy of module output:
+    /// [`crate::stdout_sink`] in the hub, or a per-line callback (`Arc<impl Fn(&str)>`).
+    pub fn new(config: SupervisorConfig, sink: impl Into<OutputSink>, log_path: LogPathFn) -> Self {
+        let sink = sink.into();
+        let events = broadcast::channel(EVENT_CAPACITY).0;
+        sink.attach_events(events.clone());
         Self {
             inner: Arc::new(Inner {
                 config: Arc::new(config),
                 sink,
                 log_path,
                 entries: Mutex::new(Vec::new()),
+                events,
             }),
         }
+    }
+
+    /// A feed of what happens to the modules from now on: state changes, crashes, give-ups,
+    /// output dropped from stdout (see [`SupervisorEvent`]). Sending never blocks the
+    /// supervisor; a receiver that falls far behind gets `Lagged`.
+    pub fn subscribe(&self) -> broadcast::Receiver<SupervisorEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Prints one line of the hub's own (without its newline) through the same non-blocking
+    /// sink as module output: unlike `println!`, it never waits for a stalled stdout.
+    pub fn print_line(&self, line: &str) {
+        self.inner.sink.print_line(line);
+    }
+
+    /// Waits (blocking) up to `timeout` for everything offered to the stdout sink so far to be
+    /// written out; false when it was not (nobody reads stdout).
+    pub fn flush_output(&self, timeout: std::time::Duration) -> bool {
+        self.inner.sink.flush(timeout)
+    }
+
+    fn new_shared(&self, short: &str) -> Arc<Shared> {
+        let config = &self.inner.config;
+        let log_file = LogFile::open(
+            &(self.inner.log_path)(short),
+            config.log_file_max_bytes,
+            config.log_files_kept,
+        );
+        let shared = Arc::new(Shared {
+            state: Mutex::new(ModuleState::new(short)),
+            output: Arc::new(ModuleOutput::new(
+                short,
+                config.ring_bytes,
+                log_file,
+                self.inner.sink.clone(),
+            )),
+            events: self.inner.events.clone(),
+        });
+        shared.announce(SupervisorEvent::StateChanged(shared.snapshot()));
+        shared
     }
 
     /// Starts `request.short` unless it is already up (starting, running or restarting), in which
@@ -89,16 +145,7 @@ impl Supervisor {
                 old.shared.update(|s| *s = ModuleState::new(&request.short));
                 old.shared
             }
-            None => Arc::new(Shared {
-                state: Mutex::new(ModuleState::new(&request.short)),
-                ring: Mutex::new(RingBuffer::new(self.inner.config.ring_bytes)),
-                lines: broadcast::channel(1024).0,
-                log_file: Mutex::new(LogFile::open(
-                    &(self.inner.log_path)(&request.short),
-                    self.inner.config.log_file_max_bytes,
-                    self.inner.config.log_files_kept,
-                )),
-            }),
+            None => self.new_shared(&request.short),
         };
         let (control, rx) = mpsc::unbounded_channel();
         let task = ModuleTask {
@@ -189,23 +236,37 @@ impl Supervisor {
         entries.iter().map(|(_, e)| e.shared.snapshot()).collect()
     }
 
-    /// The buffered output lines of one module, oldest first.
-    pub fn logs(&self, short: &str) -> Option<Vec<String>> {
+    /// The buffered output lines of one module, oldest first: all of them, or the newest
+    /// `tail` (at most what the in-memory buffer holds; older lines are in the log file).
+    pub fn logs(&self, short: &str, tail: Option<usize>) -> Option<Vec<String>> {
+        let output = self.output(short)?;
+        let ring = output.ring();
+        Some(match tail {
+            Some(n) => ring.tail(n),
+            None => ring.lines(),
+        })
+    }
+
+    /// Buffered lines (all, or the newest `tail`) plus a lossless live feed of every later
+    /// line, for `logs --follow`: nothing falls between the two.
+    pub fn follow(&self, short: &str, tail: Option<usize>) -> Option<(Vec<String>, LogFollower)> {
+        let output = self.output(short)?;
+        let ring = output.ring();
+        let lines = match tail {
+            Some(n) => ring.tail(n),
+            None => ring.lines(),
+        };
+        let next = ring.next_seq();
+        drop(ring);
+        Some((lines, LogFollower::new(output, next)))
+    }
+
+    fn output(&self, short: &str) -> Option<Arc<ModuleOutput>> {
         let entries = self.inner.entries.lock().expect("supervisor lock");
         entries
             .iter()
             .find(|(s, _)| s == short)
-            .map(|(_, e)| e.shared.ring.lock().expect("ring lock").lines())
-    }
-
-    /// Buffered lines plus a live feed of every later line, for `logs --follow`.
-    pub fn follow(&self, short: &str) -> Option<(Vec<String>, broadcast::Receiver<String>)> {
-        let entries = self.inner.entries.lock().expect("supervisor lock");
-        entries.iter().find(|(s, _)| s == short).map(|(_, e)| {
-            // Subscribe while holding the ring lock so no line falls between the two.
-            let ring = e.shared.ring.lock().expect("ring lock");
-            (ring.lines(), e.shared.lines.subscribe())
-        })
+            .map(|(_, e)| e.shared.output.clone())
     }
 
     /// True when this supervisor has an entry for `short` (in any state).
@@ -214,15 +275,23 @@ impl Supervisor {
         entries.iter().any(|(s, _)| s == short)
     }
 
-    /// Forgets a module entirely (after stopping it), e.g. on uninstall.
+    /// Forgets a module entirely (after stopping it), e.g. on uninstall. Its followers get
+    /// the lines still due, then `Closed`.
     pub async fn remove(&self, short: &str) -> Option<ModuleState> {
         let state = self.stop(short).await;
         let mut entries = self.inner.entries.lock().expect("supervisor lock");
-        entries.retain(|(s, _)| s != short);
+        entries.retain(|(s, e)| {
+            let gone = s == short;
+            if gone {
+                e.shared.output.close();
+            }
+            !gone
+        });
         state
     }
 
-    /// Stops every module concurrently and waits for all of them.
+    /// Stops every module concurrently and waits for all of them, then (for up to 2 s) for the
+    /// stdout copy of their last lines to be written.
     pub async fn shutdown(&self) {
         let shorts: Vec<String> = {
             let entries = self.inner.entries.lock().expect("supervisor lock");
@@ -234,6 +303,9 @@ impl Supervisor {
             stops.spawn(async move { me.stop(&short).await });
         }
         while stops.join_next().await.is_some() {}
+        // The process usually exits next: let the stdout copy of the last lines get out.
+        let sink = self.inner.sink.clone();
+        let _ = tokio::task::spawn_blocking(move || sink.flush(SHUTDOWN_FLUSH)).await;
     }
 }
 
@@ -352,3 +424,7 @@ mod tests {
         assert!(!supervisor.is_supervised("sleepy"));
     }
 }
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod pipeline_tests;

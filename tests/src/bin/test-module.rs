@@ -4,7 +4,8 @@
 //! ```text
 //! test-module [--exit-after-ms N] [--exit-code C] [--crash-if-exists PATH] [--ignore-sigterm]
 //!             [--no-bind] [--bind-delay-ms N] [--grandchild] [--print-env K1,K2] [--say TEXT]
-//!             [--tick-ms N]
+//!             [--tick-ms N] [--setsid-grandchild] [--flood N] [--flood-width W]
+//!             [--flood-after PATH]
 //! ```
 //!
 //! At start it prints `test-module up pid=<pid> port=<PORT> cwd=<cwd>` on stdout, one
@@ -12,6 +13,10 @@
 //! stderr. `--grandchild` leaves the serving to a re-spawned copy of itself (printing
 //! `grandchild pid=<pid>`), the way a module that forks a worker behaves. `--tick-ms N` prints
 //! `tick <n>` (n = 1, 2, …) every N ms, for tests that need output after they started reading.
+//! `--setsid-grandchild` is `--grandchild` with the copy in a session of its own (`setsid`), the
+//! way a daemonising module escapes its process group. `--flood N` prints `flood <i> …` lines
+//! (i = 1..=N, each `--flood-width` bytes with its newline, default 64) as fast as a buffered
+//! writer can, then `flood done`; with `--flood-after PATH` it waits for PATH to exist first.
 //!
 //! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
 //! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart; anything else → a JSON
@@ -41,11 +46,16 @@ struct Options {
     print_env: Vec<String>,
     say: Vec<String>,
     tick_ms: Option<u64>,
+    setsid_grandchild: bool,
+    flood: Option<u64>,
+    flood_width: usize,
+    flood_after: Option<String>,
 }
 
 fn parse() -> Options {
     let mut o = Options {
         exit_code: 3,
+        flood_width: 64,
         ..Options::default()
     };
     let mut args = std::env::args().skip(1);
@@ -63,6 +73,10 @@ fn parse() -> Options {
             "--print-env" => o.print_env = value().split(',').map(String::from).collect(),
             "--say" => o.say.push(value()),
             "--tick-ms" => o.tick_ms = Some(value().parse().expect("ms")),
+            "--setsid-grandchild" => o.setsid_grandchild = true,
+            "--flood" => o.flood = Some(value().parse().expect("lines")),
+            "--flood-width" => o.flood_width = value().parse().expect("bytes"),
+            "--flood-after" => o.flood_after = Some(value()),
             other => {
                 eprintln!("test-module: unknown argument {other}");
                 std::process::exit(64);
@@ -124,12 +138,27 @@ fn main() {
             std::process::exit(code);
         });
     }
-    if o.grandchild {
+    if let Some(lines) = o.flood {
+        let (width, after) = (o.flood_width, o.flood_after.clone());
+        std::thread::spawn(move || flood(lines, width, after.as_deref()));
+    }
+    if o.grandchild || o.setsid_grandchild {
         let me = std::env::current_exe().expect("current_exe");
-        let child = std::process::Command::new(me)
-            .arg("--as-grandchild")
-            .spawn()
-            .expect("spawn grandchild");
+        let mut cmd = std::process::Command::new(me);
+        cmd.arg("--as-grandchild");
+        if o.setsid_grandchild {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setsid is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::setsid() == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd.spawn().expect("spawn grandchild");
         println!("grandchild pid={}", child.id());
         std::mem::forget(child);
         park();
@@ -138,6 +167,33 @@ fn main() {
         park();
     }
     serve(port, o.bind_delay_ms, o.ignore_sigterm);
+}
+
+/// Prints `lines` numbered lines of `width` bytes (newline included) through one buffered
+/// writer, then `flood done`; waits for `after` to exist first when given.
+fn flood(lines: u64, width: usize, after: Option<&str>) {
+    use std::io::Write;
+    if let Some(path) = after {
+        while !std::path::Path::new(path).exists() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut line = String::with_capacity(width);
+    for i in 1..=lines {
+        line.clear();
+        use std::fmt::Write as _;
+        let _ = write!(line, "flood {i} ");
+        while line.len() + 1 < width {
+            line.push('x');
+        }
+        line.push('\n');
+        if out.write_all(line.as_bytes()).is_err() {
+            return;
+        }
+    }
+    let _ = writeln!(out, "flood done");
+    let _ = out.flush();
 }
 
 fn park() -> ! {

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use parachute_client::{ClientError, HubClient};
 use parachute_home::Home;
+use parachute_supervisor::escape_for_terminal;
 use parachute_unit::probe_health;
 
 use crate::args::LogsArgs;
@@ -94,7 +95,7 @@ fn from_hub(home: &Home, short: &str, args: &LogsArgs) -> Result<i32, String> {
                 .map_err(|e| describe(short, &e))?;
             let mut out = std::io::stdout().lock();
             for line in &lines {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", escape_for_terminal(line));
             }
             if lines.is_empty() {
                 eprintln!("{short} has printed nothing since it was started.");
@@ -132,7 +133,8 @@ async fn follow_hub(client: &HubClient, short: &str, n: usize) -> Result<i32, St
                 let upto = complete.len();
                 let text = String::from_utf8_lossy(&pending[..upto]).into_owned();
                 for line in text.lines() {
-                    let _ = writeln!(out, "{}", parachute_client::unprefixed(short, line));
+                    let line = parachute_client::unprefixed(short, line);
+                    let _ = writeln!(out, "{}", escape_for_terminal(line));
                 }
                 let _ = out.flush();
                 pending.drain(..upto);
@@ -146,7 +148,8 @@ async fn follow_hub(client: &HubClient, short: &str, n: usize) -> Result<i32, St
     }
     if !pending.is_empty() {
         let text = String::from_utf8_lossy(&pending).into_owned();
-        let _ = writeln!(out, "{}", parachute_client::unprefixed(short, &text));
+        let line = parachute_client::unprefixed(short, &text);
+        let _ = writeln!(out, "{}", escape_for_terminal(line));
     }
     eprintln!(
         "(the hub closed {short}'s log stream: the module is no longer supervised, or the hub stopped)"
@@ -186,14 +189,14 @@ fn from_file(path: &Path, short: &str, args: &LogsArgs) -> i32 {
     };
     let mut out = std::io::stdout().lock();
     for line in &lines {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", escape_for_terminal(line));
     }
     let _ = out.flush();
     if !args.follow {
         return 0;
     }
     drop(out);
-    let mut out = std::io::stdout();
+    let mut out = TerminalLines::new(std::io::stdout());
     match file::follow(path, from, &mut out) {
         Ok(()) => 0,
         Err(e) => {
@@ -203,9 +206,64 @@ fn from_file(path: &Path, short: &str, args: &LogsArgs) -> i32 {
     }
 }
 
+/// Writes whole lines to a terminal with their control characters escaped (a module must not
+/// be able to move the cursor or forge lines); a trailing partial line waits for its end.
+struct TerminalLines<W: Write> {
+    /// Where escaped lines go.
+    inner: W,
+    /// Bytes of an unfinished line.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> TerminalLines<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for TerminalLines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let (complete, _) = split_partial(&self.pending);
+        let upto = complete.len();
+        if upto > 0 {
+            let text = String::from_utf8_lossy(&self.pending[..upto]).into_owned();
+            for line in text.lines() {
+                writeln!(self.inner, "{}", escape_for_terminal(line))?;
+            }
+            self.pending.drain(..upto);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_lines_escape_controls_and_wait_for_line_ends() {
+        let mut out = TerminalLines::new(Vec::new());
+        out.write_all(b"one\x1b[2J\ntw").unwrap();
+        out.write_all(b"o\r[supervisor] forged\n").unwrap();
+        let shown = String::from_utf8(out.inner).unwrap();
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\r'),
+            "{shown:?}"
+        );
+        assert_eq!(shown.lines().count(), 2, "{shown:?}");
+        assert!(
+            shown.lines().nth(1).unwrap().starts_with("two"),
+            "{shown:?}"
+        );
+    }
 
     #[test]
     fn partial_lines_are_held_back() {

@@ -4,9 +4,7 @@
 //! the environment, passes the signals as the shutdown future, and prints the hub's events as
 //! the startup and `[supervisor]` lines a person (or `hub/logs/hub.log`) reads.
 
-use std::io::Write;
-
-use parachute_hub::{Hub, HubConfig, Subscription};
+use parachute_hub::{Hub, HubConfig, HubHandle, Subscription};
 use parachute_protocol::{AdminState, HubEvent};
 
 /// Runs the hub in the foreground until SIGTERM/SIGINT. Exit 0 on a clean stop.
@@ -55,14 +53,17 @@ async fn serve(config: HubConfig) -> Result<(), parachute_hub::ServeError> {
         },
     };
     let hub = Hub::bind(config).await?;
-    let events = hub.handle().subscribe();
-    // Printing may block (stdout is a pipe someone may not read): never on the runtime.
+    let handle = hub.handle();
+    let events = handle.subscribe();
+    let printing = handle.clone();
+    // Waits on events on its own thread; lines go out through the hub's non-blocking sink.
     let printer = std::thread::Builder::new()
         .name("serve-output".into())
-        .spawn(move || print_events(events, &shown))
+        .spawn(move || print_events(events, &shown, &printing))
         .ok();
     let result = hub.run(shutdown_signal()).await;
-    println!("parachute serve: stopped");
+    handle.print_line("parachute serve: stopped");
+    handle.flush_output(std::time::Duration::from_secs(2));
     drop(printer);
     result
 }
@@ -78,7 +79,7 @@ struct Shown {
 }
 
 /// Prints each event a person should see, until the hub stops.
-fn print_events(mut events: Subscription, shown: &Shown) {
+fn print_events(mut events: Subscription, shown: &Shown, sink: &HubHandle) {
     while let Some(envelope) = events.blocking_recv() {
         let line = match &envelope.event {
             HubEvent::Listening { port, admin, .. } => {
@@ -94,9 +95,13 @@ fn print_events(mut events: Subscription, shown: &Shown) {
                 }
                 text
             }
+            // A notice can quote a module's start command: shown escaped, like its output.
             HubEvent::Notice {
                 source, message, ..
-            } => format!("[{source}] {message}"),
+            } => format!(
+                "[{source}] {}",
+                parachute_supervisor::escape_for_terminal(message)
+            ),
             HubEvent::BootProgress { progress } if progress.finished => format!(
                 "parachute serve: supervising {} module(s) from services.json",
                 progress.total
@@ -104,9 +109,9 @@ fn print_events(mut events: Subscription, shown: &Shown) {
             HubEvent::Stopping => "parachute serve: shutting down; stopping modules".into(),
             _ => continue,
         };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        // Through the supervisor's buffered sink: a stdout nobody reads never blocks the hub,
+        // and these lines keep their place among the modules' lines.
+        sink.print_line(&line);
         if matches!(envelope.event, HubEvent::Stopping) {
             return;
         }

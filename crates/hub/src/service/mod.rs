@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use parachute_protocol::{
     Channel, ChannelAnswer, ModuleState, ModuleStatus, ModulesList, Operation,
 };
-use tokio::sync::broadcast;
+use parachute_supervisor::LogFollower;
 
 pub use error::ModuleError;
 pub use lookup::{Lookup, require_start_command};
@@ -105,12 +105,12 @@ impl ModuleService {
     /// The module's buffered output, oldest first; only the newest `tail` lines when given.
     pub fn logs(&self, short: &str, tail: Option<usize>) -> Result<Vec<String>, ModuleError> {
         Lookup::resolve(&self.state, short).require_known()?;
-        let Some(lines) = self.state.supervisor().logs(short) else {
-            return Err(ModuleError::NotSupervised {
+        self.state
+            .supervisor()
+            .logs(short, tail)
+            .ok_or_else(|| ModuleError::NotSupervised {
                 short: short.to_string(),
-            });
-        };
-        Ok(keep_tail(lines, tail))
+            })
     }
 
     /// The buffered output (newest `tail` lines when given) plus a live feed of every later
@@ -119,14 +119,14 @@ impl ModuleService {
         &self,
         short: &str,
         tail: Option<usize>,
-    ) -> Result<(Vec<String>, broadcast::Receiver<String>), ModuleError> {
+    ) -> Result<(Vec<String>, LogFollower), ModuleError> {
         Lookup::resolve(&self.state, short).require_known()?;
-        let Some((lines, rx)) = self.state.supervisor().follow(short) else {
-            return Err(ModuleError::NotSupervised {
+        self.state
+            .supervisor()
+            .follow(short, tail)
+            .ok_or_else(|| ModuleError::NotSupervised {
                 short: short.to_string(),
-            });
-        };
-        Ok((keep_tail(lines, tail), rx))
+            })
     }
 
     /// Every module the hub knows, with its live state; `with_latest` asks the registry for
@@ -258,15 +258,6 @@ pub(crate) async fn settle(
     current
 }
 
-/// The newest `tail` lines of `lines` (all of them for `None`).
-fn keep_tail(mut lines: Vec<String>, tail: Option<usize>) -> Vec<String> {
-    if let Some(n) = tail {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
-    }
-    lines
-}
-
 fn internal(context: &str, err: impl std::fmt::Display) -> ModuleError {
     tracing::error!("{context}: {err}");
     ModuleError::Internal {
@@ -280,18 +271,4 @@ pub fn is_up(status: ModuleStatus) -> bool {
         status,
         ModuleStatus::Starting | ModuleStatus::Running | ModuleStatus::Restarting
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tails_keep_the_newest_lines() {
-        let lines: Vec<String> = (1..=5).map(|n| n.to_string()).collect();
-        assert_eq!(keep_tail(lines.clone(), None), lines);
-        assert_eq!(keep_tail(lines.clone(), Some(2)), vec!["4", "5"]);
-        assert_eq!(keep_tail(lines.clone(), Some(9)), lines);
-        assert!(keep_tail(lines, Some(0)).is_empty());
-    }
 }

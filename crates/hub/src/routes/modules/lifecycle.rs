@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use parachute_protocol::{ModuleAnswer, ModuleLogs, RestartAction, RestartAnswer, StopAnswer};
-use parachute_supervisor::{ModuleStatus, Supervisor};
+use parachute_supervisor::{LogFollower, ModuleStatus, Supervisor};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::ok_json;
@@ -146,7 +146,7 @@ struct Follow {
     /// Lines waiting to be sent.
     pending: VecDeque<Out>,
     /// Live feed of new lines.
-    rx: broadcast::Receiver<String>,
+    rx: LogFollower,
     /// Set once the module is gone: send what is pending, then end.
     done: bool,
     /// Resolves when the hub is asked to stop ([`AppState::stopping`]): the server waits for
@@ -186,7 +186,7 @@ fn follow_response(
     supervisor: Supervisor,
     short: String,
     lines: Vec<String>,
-    rx: broadcast::Receiver<String>,
+    rx: LogFollower,
     hub_stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Response {
     let start = Follow {
