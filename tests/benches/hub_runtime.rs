@@ -7,6 +7,8 @@
 //!
 //! Run with `scripts/bench hub_runtime` (release binaries).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -22,6 +22,8 @@
 //! Run with `scripts/bench log_throughput` (release binaries). `PARACHUTE_BENCH_RUNS` sets the
 //! number of throughput runs (default 5; the medians are printed).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -8,6 +8,8 @@
 //!
 //! Run with `scripts/bench proxy` (release binaries from `target/release/`).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -7,6 +7,8 @@
 //!
 //! `PARACHUTE_BENCH_RUNS=<n>` changes the number of runs (default 30).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -5,6 +5,8 @@
 //! (`systemctl`, `launchctl`, `tailscale`, `cloudflared`, …) are replaced by the small programs
 //! in `src/bin/fake-*.rs`, put on a private `PATH` by [`FakeTools`].
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // test helpers report to the test output.
+
 pub mod auth;
 pub mod fake;
 pub mod http;

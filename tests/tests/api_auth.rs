@@ -2,6 +2,8 @@
 //! gate, bearer and scope checks per route, and the token checks (signature, expiry,
 //! revocation, issuer) — and that refusals are JSON in the API's error shape.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod api_support;
 
 use std::sync::Arc;

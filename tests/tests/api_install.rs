@@ -2,6 +2,8 @@
 //! records its argv), the operation registry, the module list with registry versions (a fake
 //! `npm`), the install channel setting and `GET /api/hub`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod api_support;
 
 use std::path::PathBuf;

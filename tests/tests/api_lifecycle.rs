@@ -2,6 +2,8 @@
 //! module operations API of a real `parachute serve` with test-module children, and the error
 //! codes of every action (SPEC Part B §3 with Part A item 4).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod api_support;
 
 use std::io::{BufRead, BufReader};

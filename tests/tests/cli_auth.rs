@@ -2,6 +2,8 @@
 //! tokens, module tokens verified by an independent JWT library through the hub's JWKS, key
 //! rotation that keeps old tokens valid, revocation.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod cli_support;
 
 use std::os::unix::fs::PermissionsExt;

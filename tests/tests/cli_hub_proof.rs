@@ -3,6 +3,8 @@
 //! `hub.port` after the hub died) and against a relay to the real hub on another port. The
 //! stand-in records every `Authorization` header it receives.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod cli_support;
 
 use cli_support::{CliEnv, StandInHub, notes_of};

@@ -2,6 +2,8 @@
 //! through the hub unit under a fake `systemctl` (which really runs `parachute serve`), and
 //! with no unit at all.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod cli_support;
 
 use std::sync::Arc;

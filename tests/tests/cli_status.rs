@@ -1,5 +1,7 @@
 //! `parachute status [--json]` against a real hub (up, down, hanging), with real modules.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod cli_support;
 
 use std::io::{Read, Write};

@@ -1,6 +1,8 @@
 //! Prompts at a real terminal: the CLI run inside a pseudo-terminal (util-linux `script`,
 //! always present on Debian/Ubuntu), answered like a person would, after each prompt appears.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,8 @@
 //! An install written by the original hub (0.6.3-rc.2) switches to ours with nothing lost: its
 //! `hub.db`, keys, tokens and admin keep working under a real `parachute serve`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::path::Path;
 use std::time::Duration;
 

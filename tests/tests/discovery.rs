@@ -3,6 +3,8 @@
 //! the full shape with `module.json` metadata, CORS and caching headers, and rows added while
 //! the hub runs.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::path::Path;
 
 use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module};

@@ -3,6 +3,8 @@
 //! the connector unit): command sequences, `config.yml`, both state files, the connector's
 //! life, the vault's origin, layer switches and `off`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod expose_support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The `parachute-expose` API as the desktop tray uses it: called in-process (even from inside
 //! an async runtime), lines streamed to a progress sink, structured reports, `current()`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod expose_support;
 
 use std::sync::{Arc, Mutex};

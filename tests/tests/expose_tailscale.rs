@@ -3,6 +3,8 @@
 //! `.env` and in the respawned process), the operator token, layer switches, failures that
 //! leave things retryable, and `off` never touching the hub.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod expose_support;
 
 use expose_support::{FQDN, Stand, argv, vault_origin_line};

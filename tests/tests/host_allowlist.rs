@@ -2,6 +2,8 @@
 //! always, the exposed name only while its layer is up, configured origins, and nothing else —
 //! whether or not the hub is exposed. Protected routes stay protected on exposed names.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod expose_support;
 
 use expose_support::{FQDN, Stand};

@@ -2,6 +2,8 @@
 //! `systemctl`, which really runs our `parachute serve`; health goes green; a second run changes
 //! nothing and says so.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 
 use std::os::unix::fs::PermissionsExt;

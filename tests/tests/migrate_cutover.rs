@@ -2,6 +2,8 @@
 //! process groups recorded in pid files) holding the hub and module ports, the fake service
 //! manager really running our `parachute serve`, and every file of the home accounted for.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! files, no hub unit), a verb without a terminal prints the migrate command and fails, touching
 //! nothing; a clean box or a box with a unit gets no offer.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 
 use migrate_support::{Daemon, Stand};

@@ -1,6 +1,8 @@
 //! `parachute migrate [--list|--dry-run] [--yes]` end to end: the real binary against a temp
 //! home, without a terminal (stdin closed), as a script or CI job would run it.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 
 use migrate_support::{Daemon, Stand, snapshot};

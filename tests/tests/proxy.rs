@@ -3,6 +3,8 @@
 //! directions, redirects passed through, forwarding headers, loopback-only rows, and the
 //! 503/502 answers for modules that are starting or down.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod proxy_support;
 
 use std::io::Read;

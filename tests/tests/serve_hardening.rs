@@ -2,6 +2,8 @@
 //! others can write, rows named like paths, `.env` lines no process can take, temp files of
 //! writers that died, and the hub's proof of identity on the wire.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod expose_support;
 
 use std::os::unix::fs::PermissionsExt;

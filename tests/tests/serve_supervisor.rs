@@ -1,5 +1,7 @@
 //! Black-box: `parachute serve` runs every services.json row as a supervised child.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::time::Duration;
 
 use parachute_tests::http;

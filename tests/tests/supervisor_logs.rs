@@ -2,6 +2,8 @@
 //! stalls the hub and costs only the terminal copy, and module output cannot forge lines on
 //! the hub's terminal.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

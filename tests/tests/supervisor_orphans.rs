@@ -3,6 +3,8 @@
 //! stopped by the next hub on the same home (and only those: another home's hub keeps its
 //! modules), and a hub that stops takes them down with their modules.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 use std::time::Duration;
 
 use parachute_tests::hub::{HubProcess, add_test_module};

@@ -1,5 +1,7 @@
 //! `ensure_hub_up` and `install_and_start` against the fake managers and real sockets.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod unit_support;
 
 use std::io::{Read, Write};

@@ -1,6 +1,8 @@
 //! The hub unit under (fake) launchd: bootstrap sequences, the `load -w` fallback, rollback,
 //! and the agent really running through the fake manager.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod unit_support;
 
 use std::time::Duration;

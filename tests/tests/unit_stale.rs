@@ -1,6 +1,8 @@
 //! Disabling per-module units left by older installs (they would fight the supervised hub for
 //! the modules' ports).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod unit_support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The hub unit under (fake) systemd: exact command sequences, failures and rollbacks, and the
 //! unit really running through the fake manager.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod unit_support;
 
 use std::time::Duration;

@@ -4,6 +4,8 @@
 //! becomes ready is rolled back; a hub started by hand gets the swap and is told to restart;
 //! `--detach` runs the upgrade as a transient `systemd-run` unit outside the hub.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 mod upgrade_support;
 

@@ -3,6 +3,8 @@
 //! flight; an in-flight lock that stops being renewed expires and the stale upgrader, when it
 //! wakes, touches nothing. `PARACHUTE_UPGRADE_HOLD` stops the upgrader at a known point.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 mod upgrade_support;
 

@@ -3,6 +3,8 @@
 //! Releases are made with the real `minisign` and served from loopback; a second key pair
 //! plays the attacker.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // suites and benchmarks report to their own output.
+
 mod migrate_support;
 mod upgrade_support;
 

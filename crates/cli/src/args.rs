@@ -1,6 +1,7 @@
 //! Command-line flags, parsed and validated before any verb acts (ripgrep style).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use parachute_auth::OperatorScopeSet;
 
 /// Run and manage your personal Parachute hub.
 #[derive(Debug, Parser)]
@@ -134,9 +135,9 @@ pub struct LogsArgs {
 pub enum AuthCommand {
     /// Mint a fresh operator token into operator.token (mode 0600).
     RotateOperator {
-        /// Which scopes the token carries.
-        #[arg(long, value_enum, default_value_t = ScopeSet::Admin)]
-        scope_set: ScopeSet,
+        /// Which scopes the token carries: install, start, expose, auth, vault or admin.
+        #[arg(long, value_parser = parse_scope_set, default_value = "admin")]
+        scope_set: OperatorScopeSet,
     },
     /// Retire the active signing key and create a new one (old tokens stay valid for 24 h).
     RotateKey,
@@ -173,35 +174,16 @@ pub enum AuthCommand {
     ListUsers,
 }
 
-/// Operator token scope sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScopeSet {
-    /// Everything (the default).
-    Admin,
-    /// Install and read.
-    Install,
-    /// Start and stop modules.
-    Start,
-    /// Exposure changes.
-    Expose,
-    /// Token management.
-    Auth,
-    /// Vault administration.
-    Vault,
-}
-
-impl ScopeSet {
-    /// The set's name as stored in the token's `pa_scope_set` claim.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Install => "install",
-            Self::Start => "start",
-            Self::Expose => "expose",
-            Self::Auth => "auth",
-            Self::Vault => "vault",
-        }
-    }
+/// Reads a `--scope-set` value straight into the auth crate's type (one list of sets, kept
+/// there).
+pub fn parse_scope_set(raw: &str) -> Result<OperatorScopeSet, String> {
+    raw.parse::<OperatorScopeSet>().map_err(|_| {
+        let names: Vec<&str> = OperatorScopeSet::ALL.iter().map(|s| s.name()).collect();
+        format!(
+            "{raw:?} is not a scope set; use one of {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// `init` flags.

@@ -3,6 +3,8 @@
 //! Flags are parsed and validated first ([`args`]); then exactly one verb module in
 //! [`commands`] acts. Each verb returns its exit code.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the CLI is the front end that prints.
+
 pub mod args;
 pub mod commands;
 

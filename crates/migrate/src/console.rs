@@ -2,11 +2,10 @@
 //! a terminal to ask on.
 //!
 //! Every verb here takes a `&mut dyn Prompt` instead of touching stdin/stdout directly, so the
-//! interactive paths (TTY prompts) are tested with [`Scripted`] answers and the CLI uses
-//! [`Terminal`].
+//! interactive paths (TTY prompts) are tested with [`Scripted`] answers and the CLI brings its
+//! own terminal prompt.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, IsTerminal, Write};
 
 /// Where output lines go and where answers come from.
 pub trait Prompt {
@@ -25,30 +24,6 @@ pub trait Prompt {
 /// True when `answer` means yes (`y` or `yes`, any case). Everything else is no.
 pub fn is_yes(answer: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
-/// The real terminal: lines to stdout, answers from stdin.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Terminal;
-
-impl Prompt for Terminal {
-    fn say(&mut self, line: &str) {
-        println!("{line}");
-    }
-
-    fn is_interactive(&self) -> bool {
-        std::io::stdin().is_terminal()
-    }
-
-    fn ask(&mut self, question: &str) -> String {
-        print!("{question}");
-        let _ = std::io::stdout().flush();
-        let mut answer = String::new();
-        match std::io::stdin().lock().read_line(&mut answer) {
-            Ok(_) => answer.trim().to_string(),
-            Err(_) => String::new(),
-        }
-    }
 }
 
 /// A prompt with answers given up front; records everything said and asked (tests, and callers

@@ -34,7 +34,7 @@ pub mod teardown;
 #[cfg(test)]
 mod test_support;
 
-pub use console::{Prompt, Scripted, Terminal, is_yes};
+pub use console::{Prompt, Scripted, is_yes};
 pub use cutover::{CutoverOutcome, CutoverReport, cut_over};
 pub use env::{DEFAULT_HUB_PORT, MigrateEnv, Timing, port_from};
 pub use error::MigrateError;

@@ -13,6 +13,8 @@
 //! - `bun.hold`: while this file exists, `add` waits (up to 60 s) before doing anything, so a
 //!   test can observe an install in flight without timing.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

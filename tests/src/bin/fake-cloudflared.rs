@@ -15,6 +15,8 @@
 //! Failure injection: lines `<verb> <exit> <text>` in `<state>/cloudflared.fail`, verbs
 //! `version`, `list`, `create`, `route`, `run`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,8 @@
 //!   hub) and passes its answer back, recording as above: the relay a stale `hub.port` could
 //!   point at.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 

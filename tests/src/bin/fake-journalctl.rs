@@ -5,6 +5,8 @@
 //! format, or `-- No entries --`. Always exit 0, like the real tool. Failure injection: each
 //! line `<verb> <exit> <stderr text>` of `<state>/journalctl.fail` (verb `-u` or `*`).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 fn main() {

@@ -4,6 +4,8 @@
 //! `show-user <user> -p Linger` prints `Linger=yes|no`. Failure injection: each line
 //! `<verb> <exit> <stderr text>` of `<state>/loginctl.fail` makes that verb fail.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 fn main() {

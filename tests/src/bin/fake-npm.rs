@@ -5,6 +5,8 @@
 //! the way npm prints them. A package missing from that file gets npm's 404 answer (JSON error
 //! on stdout, `npm error` lines on stderr, exit 1).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 use parachute_tests::fake::record_invocation;
 
 fn main() {

@@ -13,6 +13,8 @@
 //! Failure injection: each line `<verb> <exit> <stderr text>` of `<state>/systemctl.fail`
 //! makes that verb fail (`*` matches every verb).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 use std::path::{Path, PathBuf};

@@ -12,6 +12,8 @@
 //! so `systemctl is-active|stop <unit>` see it and dropping a test stand stops it.
 //! Failure injection: a line `run <exit> <text>` in `<state>/systemd-run.fail`.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 use std::path::{Path, PathBuf};

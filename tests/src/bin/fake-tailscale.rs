@@ -15,6 +15,8 @@
 //! `version`, `status`, `serve-up`, `serve-off`, `serve`, `funnel-up`, `funnel-off`, `funnel`
 //! (the specific `-up`/`-off` form is checked first).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 mod fake_service;
 
 use std::path::{Path, PathBuf};

@@ -23,6 +23,8 @@
 //! description of the request (method, path, query, headers, body length) and of the
 //! module (`PORT`, `PARACHUTE_HUB_ORIGIN`, pid).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a test program talks like the tool it stands in for.
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -14,7 +14,7 @@ use parachute_auth::tokens::MINT_MAX_TTL;
 use parachute_auth::{AdminChange, HubDb, MintRequest, is_operator_only_scope};
 use parachute_home::Home;
 
-use crate::args::{AuthCommand, ScopeSet};
+use crate::args::AuthCommand;
 use crate::commands::hub_access;
 
 /// Default lifetime of `mint-token` tokens.
@@ -69,11 +69,7 @@ fn origin(home: &Home) -> Result<String, String> {
     parachute_client::client_origin(home, None).map_err(|e| e.to_string())
 }
 
-fn operator_set(set: ScopeSet) -> OperatorScopeSet {
-    set.as_str().parse().unwrap_or_default()
-}
-
-fn rotate_operator(home: &Home, set: ScopeSet) -> Result<(), String> {
+fn rotate_operator(home: &Home, set: OperatorScopeSet) -> Result<(), String> {
     let db = open_db(home)?;
     let Some(user) = db.first_user().map_err(|e| e.to_string())? else {
         return Err(
@@ -82,8 +78,8 @@ fn rotate_operator(home: &Home, set: ScopeSet) -> Result<(), String> {
         );
     };
     let issuer = origin(home)?;
-    let issued = mint_operator(&db, operator_set(set), &issuer, &home.operator_token())
-        .map_err(|e| e.to_string())?;
+    let issued =
+        mint_operator(&db, set, &issuer, &home.operator_token()).map_err(|e| e.to_string())?;
     println!("Minted a new operator token.");
     println!("  user:       {}", user.username);
     println!("  scope set:  {}", issued.scope_set);
@@ -358,16 +354,11 @@ mod tests {
     }
 
     #[test]
-    fn every_scope_set_maps_to_the_auth_crate() {
-        for (set, name) in [
-            (ScopeSet::Admin, "admin"),
-            (ScopeSet::Install, "install"),
-            (ScopeSet::Start, "start"),
-            (ScopeSet::Expose, "expose"),
-            (ScopeSet::Auth, "auth"),
-            (ScopeSet::Vault, "vault"),
-        ] {
-            assert_eq!(operator_set(set).name(), name);
+    fn scope_sets_parse_into_the_auth_crates_type_or_name_the_choices() {
+        for set in OperatorScopeSet::ALL {
+            assert_eq!(crate::args::parse_scope_set(set.name()), Ok(set));
         }
+        let err = crate::args::parse_scope_set("root").unwrap_err();
+        assert!(err.contains("root") && err.contains("install"), "{err}");
     }
 }

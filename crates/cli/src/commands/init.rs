@@ -11,7 +11,9 @@ use parachute_expose::{CloudflareTarget, ExposeConfig, Exposure, Line, Target, U
 use parachute_home::{ExposeState, expose_state};
 use parachute_migrate::legacy::{self, RecordState};
 use parachute_migrate::procs;
-use parachute_migrate::{MigrateEnv, Prompt, Terminal, is_yes};
+use parachute_migrate::{MigrateEnv, Prompt, is_yes};
+
+use crate::commands::terminal::Terminal;
 use parachute_os::{CommandRunner, SystemRunner};
 use parachute_unit::{EnsureOutcome, InstallOutcome};
 

@@ -55,8 +55,11 @@ pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
     // A box still on the legacy detached model (pid files, no hub unit) is offered the
     // cutover first; declining, no terminal or a failed cutover ends the verb.
     if !units.is_installed(&UnitId::hub())
-        && let Some(code) =
-            parachute_migrate::legacy_offer_with(&home, &units, &mut parachute_migrate::Terminal)
+        && let Some(code) = parachute_migrate::legacy_offer_with(
+            &home,
+            &units,
+            &mut crate::commands::terminal::Terminal,
+        )
     {
         return code;
     }

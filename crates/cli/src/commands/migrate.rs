@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use parachute_migrate::{
-    MigrateEnv, Prompt, SweepMode, SweepRequest, Terminal, cut_over, run_sweep, teardown,
+    MigrateEnv, Prompt, SweepMode, SweepRequest, cut_over, run_sweep, teardown,
 };
 use parachute_os::{CommandRunner, SystemRunner};
 
 use crate::args::MigrateArgs;
+use crate::commands::terminal::Terminal;
 
 /// Runs `migrate`; returns the exit code.
 pub fn run(args: &MigrateArgs) -> i32 {

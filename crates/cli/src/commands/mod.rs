@@ -9,4 +9,5 @@ pub mod logs;
 pub mod migrate;
 pub mod serve;
 pub mod status;
+pub mod terminal;
 pub mod upgrade;
