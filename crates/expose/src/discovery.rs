@@ -2,7 +2,7 @@
 //! `parachute.json` (for inspection; the hub route rebuilds the document per request) and
 //! `hub.html`.
 //!
-//! The document itself is the hub's ([`parachute_hub::routes::discovery::write_well_known`]),
+//! The document itself is the hub's ([`parachute_home::discovery::write_well_known`]),
 //! written with the exposed origin so the file on disk matches what a client sees there.
 
 use parachute_home::{Home, write_atomic};
@@ -14,7 +14,7 @@ pub const DISCOVERY_PATH: &str = "/.well-known/parachute.json";
 
 /// Writes `well-known/parachute.json` (for `origin`) and `well-known/hub.html`.
 pub fn write_files(home: &Home, origin: &str) -> Result<(), ExposeError> {
-    parachute_hub::routes::discovery::write_well_known(home, origin)
+    parachute_home::discovery::write_well_known(home, origin)
         .map_err(|e| ExposeError::write(e.path, e.source))?;
     let html = home.well_known_hub_html();
     write_atomic(&html, HUB_HTML.as_bytes(), None).map_err(|e| ExposeError::write(&html, e))?;

@@ -9,6 +9,7 @@
 
 pub mod atomic;
 pub mod cloudflared_state;
+pub mod discovery;
 pub mod envfile;
 pub mod error;
 pub mod expose_last_provider;

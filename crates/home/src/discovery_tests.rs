@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 
-use parachute_home::services::ModuleJson;
-use parachute_home::{Home, ServiceRow};
+use crate::services::ModuleJson;
+use crate::{Home, ServiceRow};
 use serde_json::{Value, json};
 
 use super::{build_document, vault_instance_name, write_well_known};
