@@ -12,6 +12,7 @@ pub mod fake;
 pub mod http;
 pub mod hub;
 pub mod load;
+pub mod sse;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -163,6 +163,11 @@ pub enum ConfigError {
         /// What it held.
         value: String,
     },
+    /// `PARACHUTE_EVENT_CAPACITY` is not a positive number.
+    #[error(
+        "PARACHUTE_EVENT_CAPACITY must be a positive number of events, got {0:?}; unset it for the default (1024)"
+    )]
+    BadEventCapacity(String),
     /// Only one of the two seed-admin variables is set.
     #[error(
         "PARACHUTE_INITIAL_ADMIN_USERNAME and PARACHUTE_INITIAL_ADMIN_PASSWORD go together: set both to create the first admin, or neither"
@@ -240,6 +245,15 @@ impl HubConfig {
             render_commit: get("RENDER_GIT_COMMIT").map(str::to_string),
             render_branch: get("RENDER_GIT_BRANCH").map(str::to_string),
         };
+        let mut runtime = RuntimeOptions::default();
+        if let Some(raw) = get("PARACHUTE_EVENT_CAPACITY") {
+            runtime.event_capacity = raw
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::BadEventCapacity(raw.to_string()))?;
+        }
         let module_env = vars
             .iter()
             .filter(|(k, _)| !HUB_ONLY_ENV.contains(&k.as_str()))
@@ -256,7 +270,7 @@ impl HubConfig {
             tools,
             module_env,
             build,
-            runtime: RuntimeOptions::default(),
+            runtime,
         })
     }
 }
