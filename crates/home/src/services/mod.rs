@@ -156,16 +156,17 @@ pub fn read_strict(home: &Home) -> Result<Manifest, ServicesError> {
 /// [`read_strict`], returning the cleanup notes instead of logging them. When cleanups applied,
 /// the file was rewritten; if that save failed, the last note says why (the read still succeeds).
 pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
-    let _guard = lock_in_process();
     let path = home.services_json();
-    let Some(mut raw) = load(&path)? else {
-        return Ok(StrictRead::default());
+    let (manifest, mut notes) = {
+        let _guard = lock_in_process();
+        let Some(mut raw) = load(&path)? else {
+            return Ok(StrictRead::default());
+        };
+        let notes = cleanup::apply(&mut raw, &path);
+        (validate_strict(&raw, &path)?, notes)
     };
-    let notes = cleanup::apply(&mut raw, &path);
-    let manifest = validate_strict(&raw, &path)?;
-    let mut notes = notes;
     if !notes.is_empty()
-        && let Err(e) = save(&path, &manifest.to_value())
+        && let Err(e) = persist_cleanups(home)
     {
         // The cleaned registry is still right for this run; the next read retries the save.
         notes.push(e.to_string());
@@ -173,11 +174,29 @@ pub fn read_strict_noted(home: &Home) -> Result<StrictRead, ServicesError> {
     Ok(StrictRead { manifest, notes })
 }
 
+/// Saves the read-time cleanups as a writer: under the cross-process registry lock, on a fresh
+/// read of the file (so a row another process wrote since our read is kept), and only while the
+/// fresh copy still parses and still needs them.
+fn persist_cleanups(home: &Home) -> Result<(), ServicesError> {
+    let _guard = lock_registry(home);
+    let path = home.services_json();
+    let Some(mut raw) = load(&path)? else {
+        return Ok(());
+    };
+    if root_rows(&raw, &path).is_err() {
+        return Ok(());
+    }
+    if cleanup::apply(&mut raw, &path).is_empty() {
+        return Ok(());
+    }
+    save(&path, &raw)
+}
+
 /// Lenient read for the server: never fails. Unreadable or unparseable file -> empty registry
 /// plus a warning (the file is not touched); a bad row is skipped with a warning naming it and
 /// what is wrong; a later row on an already-claimed port is dropped (vault rows may share).
 pub fn read_lenient(home: &Home) -> LenientRead {
-    let _guard = lock_in_process();
+    let guard = lock_in_process();
     let path = home.services_json();
     let mut out = LenientRead::default();
     let mut raw = match load(&path) {
@@ -225,9 +244,10 @@ pub fn read_lenient(home: &Home) -> LenientRead {
         out.manifest.services.push(row);
     }
     out.manifest.extra = extra_of(&raw);
+    drop(guard);
     if !notes.is_empty()
         && problems.is_empty()
-        && let Err(e) = save(&path, &out.manifest.to_value())
+        && let Err(e) = persist_cleanups(home)
     {
         problems.push(e.to_string());
     }
