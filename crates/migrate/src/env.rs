@@ -59,7 +59,13 @@ impl MigrateEnv {
         let home = absolute_home(Home::from_env()?);
         let unit_env = UnitEnv::from_process()?;
         let port = port_from(std::env::var("PORT").ok())?;
-        let hub = HubUnitConfig::for_current_exe(home.root(), port, unit_env.home_dir.clone())?;
+        let search = std::env::var_os("PATH").unwrap_or_default();
+        let hub = HubUnitConfig::for_parachute_binary(
+            home.root(),
+            port,
+            unit_env.home_dir.clone(),
+            &search,
+        )?;
         let units = ManagedUnit::detect(runner, unit_env);
         Ok(Self {
             home,
@@ -74,7 +80,13 @@ impl MigrateEnv {
     pub fn from_parts(home: &Home, units: &ManagedUnit) -> Result<Self, MigrateError> {
         let home = absolute_home(home.clone());
         let port = port_from(std::env::var("PORT").ok())?;
-        let hub = HubUnitConfig::for_current_exe(home.root(), port, units.env().home_dir.clone())?;
+        let search = std::env::var_os("PATH").unwrap_or_default();
+        let hub = HubUnitConfig::for_parachute_binary(
+            home.root(),
+            port,
+            units.env().home_dir.clone(),
+            &search,
+        )?;
         Ok(Self {
             home,
             units: units.clone(),

@@ -28,6 +28,14 @@ pub enum UnitError {
         /// The offending path.
         path: PathBuf,
     },
+    /// The GUI-free `parachute` binary the hub unit runs is nowhere to be found.
+    #[error(
+        "the hub unit runs the GUI-free `parachute` binary, but there is none next to {beside} and none on PATH — install the `parachute` package (the desktop .deb installs /usr/bin/parachute), or put the binary on PATH, then retry"
+    )]
+    NoParachuteBinary {
+        /// The running program, next to which we looked.
+        beside: PathBuf,
+    },
     /// A name that ends up in a file name or unit name has characters we refuse.
     #[error("{what} {value:?} is not usable in a unit name — use letters, digits, `-`, `_` or `.`")]
     BadName {

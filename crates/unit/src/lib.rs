@@ -65,7 +65,8 @@ pub use login::{LoginItem, LoginItemBackend, LoginItemConfig, LoginItemStatus, X
 pub use manager::{InstallOptions, InstallOutcome, ManagedUnit, OpOutcome, RemoveOutcome, UnitOp};
 pub use render::{render_launchd, render_systemd};
 pub use spec::{
-    CloudflaredUnitConfig, CrashCeiling, HUB_LABEL, HUB_UNIT_NAME, HubUnitConfig, UnitId, UnitSpec,
+    CloudflaredUnitConfig, CrashCeiling, HUB_LABEL, HUB_UNIT_NAME, HubUnitConfig, PARACHUTE_BINARY,
+    UnitId, UnitSpec, parachute_binary,
 };
 pub use stale::StaleUnitReport;
 pub use state::UnitState;

@@ -1,5 +1,6 @@
 //! What a unit runs: the descriptor both renderers and the installer consume.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::error::UnitError;
@@ -123,23 +124,50 @@ pub struct HubUnitConfig {
     pub user_home: PathBuf,
 }
 
+/// The name of the GUI-free binary every hub unit runs.
+pub const PARACHUTE_BINARY: &str = "parachute";
+
+/// Which `parachute` binary a unit installed by the program `running` should run: `running`
+/// itself when it is `parachute`, else the `parachute` beside it (the desktop app ships it
+/// there), else the first on `search_path`. A binary replaced while running (`… (deleted)` on
+/// Linux) still names its path.
+pub fn parachute_binary(running: &Path, search_path: &OsStr) -> Result<PathBuf, UnitError> {
+    let text = running.display().to_string();
+    let running = match text.strip_suffix(" (deleted)") {
+        Some(path) => PathBuf::from(path),
+        None => running.to_path_buf(),
+    };
+    if running.file_name() == Some(OsStr::new(PARACHUTE_BINARY)) {
+        return Ok(running);
+    }
+    let is_program = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let beside = running.with_file_name(PARACHUTE_BINARY);
+    if is_program(&beside) {
+        return Ok(beside);
+    }
+    std::env::split_paths(search_path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(PARACHUTE_BINARY))
+        .find(|p| is_program(p))
+        .ok_or(UnitError::NoParachuteBinary { beside: running })
+}
+
 impl HubUnitConfig {
-    /// The config for the running binary (`std::env::current_exe`): what `parachute init`
-    /// installs. A binary replaced while running (`… (deleted)` on Linux) still names its path.
-    pub fn for_current_exe(
+    /// The config for the `parachute` binary that belongs with the running program (see
+    /// [`parachute_binary`]): what `parachute init` and the desktop app install.
+    pub fn for_parachute_binary(
         parachute_home: impl Into<PathBuf>,
         port: u16,
         user_home: impl Into<PathBuf>,
+        search_path: &OsStr,
     ) -> Result<Self, UnitError> {
-        let exe = std::env::current_exe()
+        let running = std::env::current_exe()
             .map_err(|e| UnitError::io("find the path of", "the running program", e))?;
-        let text = exe.display().to_string();
-        let exe = match text.strip_suffix(" (deleted)") {
-            Some(path) => PathBuf::from(path),
-            None => exe,
-        };
         Ok(Self {
-            exe,
+            exe: parachute_binary(&running, search_path)?,
             parachute_home: parachute_home.into(),
             port,
             user_home: user_home.into(),
@@ -284,11 +312,50 @@ mod tests {
     }
 
     #[test]
-    fn the_current_exe_is_absolute() {
-        let cfg = HubUnitConfig::for_current_exe("/p", 1939, "/h").unwrap();
-        assert!(cfg.exe.is_absolute());
+    fn another_program_installs_the_parachute_beside_it_or_on_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let make = |p: &Path| {
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "#!/bin/sh\n").unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let app = dir.path().join("app/parachute-desktop");
+        make(&app);
+        let on_path = dir.path().join("bin/parachute");
+        make(&on_path);
+        let path = std::ffi::OsString::from(dir.path().join("bin"));
+        // The parachute binary itself.
+        let itself = dir.path().join("x/parachute");
+        assert_eq!(parachute_binary(&itself, &path).unwrap(), itself);
+        // Another program: none beside it, so the one on PATH.
+        assert_eq!(parachute_binary(&app, &path).unwrap(), on_path);
+        // One beside it wins over PATH.
+        let beside = dir.path().join("app/parachute");
+        make(&beside);
+        assert_eq!(parachute_binary(&app, &path).unwrap(), beside);
+        // Nowhere: an error naming where we looked and the package.
+        let lone = dir.path().join("lone/parachute-desktop");
+        make(&lone);
+        let err = parachute_binary(&lone, std::ffi::OsStr::new("/nonexistent")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("lone/parachute-desktop") && text.contains("package"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_unit_runs_the_resolved_binary_by_its_absolute_path() {
+        let cfg = HubUnitConfig {
+            exe: parachute_binary(Path::new("/usr/bin/parachute"), OsStr::new("")).unwrap(),
+            parachute_home: "/p".into(),
+            port: 1939,
+            user_home: "/h".into(),
+        };
         let spec = UnitSpec::hub(&cfg).unwrap();
-        assert_eq!(spec.exec_start[0], cfg.exe.display().to_string());
+        assert_eq!(spec.exec_start[0], "/usr/bin/parachute");
+        assert_eq!(spec.exec_start[1], "serve");
     }
 
     #[test]
