@@ -9,10 +9,11 @@ use parachute_unit::UnitId;
 
 use crate::cloudflared::{Cloudflared, credentials_path, render_config};
 use crate::connector::TunnelIds;
-use crate::discovery::DISCOVERY_PATH;
+
 use crate::error::ExposeError;
 use crate::exposure::{Exposure, Removed};
-use crate::reach;
+
+use crate::report::finish_up;
 use crate::report::{Log, UpReport};
 use crate::state::{Active, advertised_origin};
 use crate::tailscale::Tailscale;
@@ -181,8 +182,6 @@ pub(crate) fn up(
     ));
     log.info(format!("  Dashboard:    {url}/admin/"));
     log.info(format!("  Vault:        {url}{vault_path}"));
-    log.info(format!("  Discovery:    {url}{DISCOVERY_PATH}"));
-    log.info(format!("  OAuth issuer: {hub_origin}"));
     log.info(format!(
         "  Connector log: {}",
         log_path(exp, name).display()
@@ -191,20 +190,7 @@ pub(crate) fn up(
         hostname: host.to_string(),
         tunnel_name: Some(name.to_string()),
     };
-    let reach = reach::reach(&manifest, &url, &active);
-    log.info("");
-    reach::print(log, &reach);
-    reach::public_login_warning(log, &url);
-    Ok(UpReport {
-        active,
-        discovery_url: format!("{url}{DISCOVERY_PATH}"),
-        url,
-        hub_origin,
-        reach,
-        restarts: Vec::new(),
-        warnings: Vec::new(),
-        lines: Vec::new(),
-    })
+    Ok(finish_up(log, &manifest, active, url, hub_origin))
 }
 
 /// A Cloudflare bring-up replaces the Tailscale layer recorded in `expose-state.json` (the file

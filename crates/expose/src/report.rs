@@ -179,6 +179,39 @@ pub struct OffReport {
     pub lines: Vec<Line>,
 }
 
+/// The end every bring-up shares once its layer is live: the discovery and issuer lines, who
+/// can reach what, the sign-in warning on a public layer, and the report (restarts, warnings
+/// and lines are filled in by [`crate::Exposure::up`] after origin propagation).
+pub(crate) fn finish_up(
+    log: &mut Log,
+    manifest: &parachute_home::Manifest,
+    active: Active,
+    url: String,
+    hub_origin: String,
+) -> UpReport {
+    log.info(format!(
+        "  Discovery:    {url}{}",
+        crate::discovery::DISCOVERY_PATH
+    ));
+    log.info(format!("  OAuth issuer: {hub_origin}"));
+    let reach = crate::reach::reach(manifest, &url, &active);
+    log.info("");
+    crate::reach::print(log, &reach);
+    if !matches!(active, Active::Tailnet { .. }) {
+        crate::reach::public_login_warning(log, &url);
+    }
+    UpReport {
+        active,
+        discovery_url: format!("{url}{}", crate::discovery::DISCOVERY_PATH),
+        url,
+        hub_origin,
+        reach,
+        restarts: Vec::new(),
+        warnings: Vec::new(),
+        lines: Vec::new(),
+    }
+}
+
 /// What is exposed right now, from the state files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExposureStatus {

@@ -8,10 +8,11 @@ use parachute_home::{
     services,
 };
 
-use crate::discovery::{self, DISCOVERY_PATH};
+use crate::discovery;
 use crate::error::ExposeError;
 use crate::exposure::{Exposure, Removed};
-use crate::reach;
+
+use crate::report::finish_up;
 use crate::report::{Log, UpReport};
 use crate::state::{Active, served_origins};
 use crate::tailscale::{Tailscale, already_gone, bringup_args, teardown_args};
@@ -131,24 +132,7 @@ pub(crate) fn up(
     let active = Active::of(&state);
     log.info("");
     log.ok(format!("{} exposure is up. Open {url}/", label(funnel)));
-    log.info(format!("  Discovery:    {url}{DISCOVERY_PATH}"));
-    log.info(format!("  OAuth issuer: {hub_origin}"));
-    let reach = reach::reach(&manifest, &url, &active);
-    log.info("");
-    reach::print(log, &reach);
-    if funnel {
-        reach::public_login_warning(log, &url);
-    }
-    Ok(UpReport {
-        active,
-        discovery_url: format!("{url}{DISCOVERY_PATH}"),
-        url,
-        hub_origin,
-        reach,
-        restarts: Vec::new(),
-        warnings: Vec::new(),
-        lines: Vec::new(),
-    })
+    Ok(finish_up(log, &manifest, active, url, hub_origin))
 }
 
 /// Runs `tailscale serve|funnel … off` for every entry of `state`; a handler that is already
