@@ -34,6 +34,25 @@ fn add_missing_module(env: &CliEnv, name: &str, port: u16) {
 }
 
 /// The hub's module list, read with the operator token.
+/// An UPTIME cell (`42s`, `5m12s`) as a duration; `None` for anything else.
+fn uptime_cell(cell: &str) -> Option<Duration> {
+    let secs = |t: &str| t.strip_suffix('s')?.parse::<u64>().ok();
+    match cell.split_once('m') {
+        Some((m, s)) => Some(Duration::from_secs(m.parse::<u64>().ok()? * 60 + secs(s)?)),
+        None => Some(Duration::from_secs(secs(cell)?)),
+    }
+}
+
+/// A LATENCY cell (`0.8ms`, `12ms`, `1.4s`) as a duration; `None` for anything else.
+fn latency_cell(cell: &str) -> Option<Duration> {
+    if let Some(ms) = cell.strip_suffix("ms") {
+        return Some(Duration::from_secs_f64(ms.parse::<f64>().ok()? / 1000.0));
+    }
+    Some(Duration::from_secs_f64(
+        cell.strip_suffix('s')?.parse().ok()?,
+    ))
+}
+
 fn modules(hub: &HubProcess, token: &str) -> Value {
     let bearer = auth::bearer(token);
     let resp = http::request(
@@ -112,14 +131,17 @@ fn the_table_shows_every_module_and_the_hub_last_and_a_crash_fails_the_run() {
         // SERVICE PORT VERSION STATE PID UPTIME LATENCY SOURCE
         assert_eq!(row[3], "active", "{}", out.all());
         assert!(row[4].parse::<u32>().is_ok(), "pid: {}", out.all());
+        // The modules started moments ago, and answered a probe bounded at 1.5 s.
+        let uptime = uptime_cell(&row[5]).unwrap_or_else(|| panic!("uptime: {}", out.all()));
         assert!(
-            row[5].ends_with('s') || row[5].ends_with('m'),
-            "uptime: {}",
+            uptime < Duration::from_secs(120),
+            "uptime {uptime:?}: {}",
             out.all()
         );
+        let latency = latency_cell(&row[6]).unwrap_or_else(|| panic!("latency: {}", out.all()));
         assert!(
-            row[6].ends_with("ms") || row[6].ends_with('s'),
-            "latency: {}",
+            latency <= Duration::from_millis(1500),
+            "latency {latency:?}: {}",
             out.all()
         );
         assert_eq!(row[7], format!("bun-linked → {}", row[0]));

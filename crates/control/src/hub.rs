@@ -5,8 +5,6 @@
 //! signalling a pid (see ARCHITECTURE.md). A hub started by hand (`parachute serve`) is used as
 //! it is by module operations, but cannot be stopped or restarted from here.
 
-use std::time::Instant;
-
 use parachute_unit::{EnsureConfig, EnsureOutcome, ManagedUnit, OpOutcome, UnitId, probe_health};
 
 use crate::next_step::NextStep;
@@ -136,12 +134,11 @@ fn op_error(outcome: OpOutcome, cfg: &EnsureConfig) -> HubError {
 }
 
 fn wait_after_restart(units: &ManagedUnit, cfg: &EnsureConfig) -> Result<HubOutcome, HubError> {
-    let deadline = Instant::now() + cfg.ready_timeout;
-    while Instant::now() < deadline {
-        if probe_health(cfg.port, cfg.health_timeout) {
-            return Ok(HubOutcome::Restarted { port: cfg.port });
-        }
-        std::thread::sleep(cfg.poll_interval);
+    let up = parachute_os::wait::poll_for(cfg.ready_timeout, cfg.poll_interval, || {
+        probe_health(cfg.port, cfg.health_timeout)
+    });
+    if up {
+        return Ok(HubOutcome::Restarted { port: cfg.port });
     }
     let mut detail = format!(
         "the hub unit was restarted, but the hub did not answer on 127.0.0.1:{} within {}s",

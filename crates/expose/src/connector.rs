@@ -3,7 +3,7 @@
 //! tunnel so exactly one serves the current config.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use parachute_home::TunnelRecord;
@@ -134,16 +134,9 @@ impl Connector<'_> {
 
     /// Polls for a running connector of `ids`.
     fn wait_for_connector(&self, ids: TunnelIds<'_>) -> Option<u32> {
-        let deadline = Instant::now() + self.appear_timeout;
-        loop {
-            if let Some(pid) = self.find(ids).into_iter().next() {
-                return Some(pid);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        parachute_os::wait::poll_until(self.appear_timeout, Duration::from_millis(100), || {
+            self.find(ids).into_iter().next()
+        })
     }
 
     /// Every live connector naming this tunnel's UUID or config path.

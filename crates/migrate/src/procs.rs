@@ -7,7 +7,7 @@
 //! recorded pid only counts as ours when that process started before the pid file was written.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use nix::sys::signal::Signal;
 use parachute_os::process;
@@ -129,17 +129,8 @@ pub fn stop_one(pid: u32, grace: Duration, poll: Duration) -> Stopped {
 }
 
 /// Polls `done` every `poll` until it holds or `budget` passes; true when it held.
-pub fn wait(budget: Duration, poll: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + budget;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(poll.min(deadline.saturating_duration_since(Instant::now())));
-    }
+pub fn wait(budget: Duration, poll: Duration, done: impl FnMut() -> bool) -> bool {
+    parachute_os::wait::poll_for(budget, poll, done)
 }
 
 /// True when a command line names Parachute (case-insensitive): every first-party module, the

@@ -8,3 +8,4 @@ pub mod port;
 pub mod process;
 
 pub use command::{CommandError, CommandOutput, CommandRunner, SystemRunner};
+pub mod wait;

@@ -256,16 +256,9 @@ pub fn signal(pid: u32, signal: Signal) -> Result<(), nix::errno::Errno> {
 
 /// Polls until `pid` is gone (or a zombie) or `timeout` passes. Returns true when gone.
 pub fn wait_gone(pid: u32, timeout: std::time::Duration) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        if !is_alive(pid) {
-            return true;
-        }
-        if std::time::Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    crate::wait::poll_for(timeout, std::time::Duration::from_millis(50), || {
+        !is_alive(pid)
+    })
 }
 
 #[cfg(test)]

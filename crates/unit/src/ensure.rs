@@ -1,7 +1,7 @@
 //! Bringing the hub up on demand: probe, start through the manager, wait, explain.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::env::UnitScope;
 use crate::health::probe_health;
@@ -162,16 +162,11 @@ impl ManagedUnit {
     }
 
     fn wait_ready(&self, id: &UnitId, cfg: &EnsureConfig) -> EnsureOutcome {
-        let started = Instant::now();
-        let deadline = started + cfg.ready_timeout;
-        loop {
-            if parachute_os::port::is_listening(cfg.port, Duration::from_secs(1)) {
-                return EnsureOutcome::Started;
-            }
-            if Instant::now() >= deadline {
-                break;
-            }
-            std::thread::sleep(cfg.poll_interval);
+        let up = parachute_os::wait::poll_for(cfg.ready_timeout, cfg.poll_interval, || {
+            parachute_os::port::is_listening(cfg.port, Duration::from_secs(1))
+        });
+        if up {
+            return EnsureOutcome::Started;
         }
         tracing::warn!(port = cfg.port, "hub unit did not become ready");
         EnsureOutcome::Timeout {
