@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // test helpers report to the test output.
 
 pub mod auth;
+pub mod cli;
 pub mod fake;
 pub mod http;
 pub mod hub;

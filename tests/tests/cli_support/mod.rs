@@ -4,16 +4,17 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 use parachute_tests::{FakeTools, TestHome, bin, free_port, wait_for};
 
-/// The longest any single CLI run may take before the suite calls it hung.
-pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+#[allow(unused_imports)]
+pub use parachute_tests::cli::{Output, RUN_LIMIT, Running};
+use parachute_tests::cli::{finish, private_command, spawn_lines};
 
 /// A test home, fake service tools and the directories the CLI's unit code uses.
 pub struct CliEnv {
@@ -23,27 +24,6 @@ pub struct CliEnv {
     pub fakes: FakeTools,
     /// Owns `HOME` and the unit directory.
     pub dir: tempfile::TempDir,
-}
-
-/// What a finished CLI run printed.
-#[derive(Debug)]
-pub struct Output {
-    /// Exit code (`-1` when killed by a signal).
-    pub code: i32,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-impl Output {
-    /// Both streams, for assertion messages.
-    pub fn all(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
 }
 
 impl CliEnv {
@@ -89,23 +69,16 @@ impl CliEnv {
         port
     }
 
-    /// `parachute <args>` with the private environment.
+    /// `parachute <args>` with the private environment (systemd as the manager).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(bin("parachute"));
-        cmd.args(args)
-            .env_clear()
-            .env("PARACHUTE_HOME", self.root())
-            .env("HOME", self.user_home())
-            .env("USER", "tester")
-            .env("PATH", self.fakes.path_env())
-            .env(parachute_tests::fake::STATE_ENV, self.fakes.state_dir())
-            .env("PARACHUTE_UNIT_DIR", self.unit_dir())
-            .env("PARACHUTE_UNIT_SCOPE", "user")
-            .env("PARACHUTE_UNIT_MANAGER", "systemd")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = private_command(
+            args,
+            self.root(),
+            &self.user_home(),
+            &self.fakes,
+            &self.unit_dir(),
+        );
+        cmd.env("PARACHUTE_UNIT_MANAGER", "systemd");
         cmd
     }
 
@@ -130,104 +103,13 @@ impl CliEnv {
 
     /// Starts `parachute <args>` in the background, collecting its stdout lines.
     pub fn spawn(&self, args: &[&str]) -> Running {
-        let mut child = self.command(args).spawn().expect("spawn parachute");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            let mut pending = String::new();
-            loop {
-                match stdout.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        pending.push_str(&String::from_utf8_lossy(&buf[..n]));
-                        while let Some(i) = pending.find('\n') {
-                            let line: String = pending.drain(..=i).collect();
-                            sink.lock().unwrap().push(line.trim_end().to_string());
-                        }
-                    }
-                }
-            }
-        });
-        Running { child, lines }
+        spawn_lines(self.command(args))
     }
 }
 
 impl Default for CliEnv {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Waits for `child` (bounded) and collects its output.
-fn finish(mut child: Child, args: &[&str]) -> Output {
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_thread = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`parachute {}` did not finish within {RUN_LIMIT:?}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        code: status.code().unwrap_or(-1),
-        stdout: out_thread.join().unwrap(),
-        stderr: err_thread.join().unwrap(),
-    }
-}
-
-/// A CLI process running in the background (`logs -f`).
-pub struct Running {
-    /// The child.
-    child: Child,
-    /// Its stdout lines so far.
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Running {
-    /// Every stdout line so far.
-    pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-
-    /// Waits (generously) until a stdout line contains `needle`.
-    pub fn wait_line(&self, needle: &str) -> String {
-        wait_for(Duration::from_secs(60), || {
-            self.lines().into_iter().find(|l| l.contains(needle))
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no line containing {needle:?}; got:\n{}",
-                self.lines().join("\n")
-            )
-        })
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

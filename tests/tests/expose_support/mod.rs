@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use parachute_tests::hub::{HubOptions, HubProcess, add_row, pids_matching};
@@ -210,25 +209,21 @@ impl Stand {
     /// Runs `parachute <args…>` with a clean environment: the fakes on PATH, this stand's
     /// homes, user-scope units in the stand, plus `extra`.
     pub fn cli_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(bin("parachute"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", self.fakes.path_env())
-            .env("HOME", self.user.path())
-            .env("USER", "tester")
-            .env("PARACHUTE_HOME", self.root())
-            .env(parachute_tests::fake::STATE_ENV, self.fakes.state_dir())
-            .env("PARACHUTE_UNIT_DIR", self.unit_dir())
-            .env("PARACHUTE_UNIT_SCOPE", "user")
-            .env("RUST_LOG", "warn");
+        let mut cmd = parachute_tests::cli::private_command(
+            args,
+            self.root(),
+            self.user.path(),
+            &self.fakes,
+            &self.unit_dir(),
+        );
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run parachute");
+        let out = parachute_tests::cli::run_bounded(cmd, args);
         Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.code,
+            stdout: out.stdout,
+            stderr: out.stderr,
         }
     }
 

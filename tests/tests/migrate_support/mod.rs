@@ -103,19 +103,18 @@ impl Stand {
 
     /// Runs `parachute args…` (stdin closed: no terminal) and waits for it.
     pub fn cli(&self, args: &[&str]) -> Run {
-        let out: Output = Command::new(bin("parachute"))
-            .args(args)
+        let mut cmd = Command::new(bin("parachute"));
+        cmd.args(args)
             .env_clear()
             .envs(self.env())
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
-            .output()
-            .expect("run parachute");
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = parachute_tests::cli::run_bounded(cmd, args);
         Run {
-            code: out.status.code().unwrap_or(-1),
-            text,
+            code: out.code,
+            text: out.stdout + &out.stderr,
         }
     }
 
