@@ -41,5 +41,5 @@ pub use error::MigrateError;
 pub use offer::{
     OfferOutcome, legacy_offer, legacy_offer_from_process, legacy_offer_with, would_offer,
 };
-pub use sweep::{SweepMode, SweepRequest, run_sweep};
-pub use teardown::teardown;
+pub use sweep::{SweepMode, SweepOutcome, SweepRequest, run_sweep};
+pub use teardown::{TeardownOutcome, teardown};

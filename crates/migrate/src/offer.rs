@@ -13,6 +13,7 @@ use parachute_unit::{ManagedUnit, UnitId};
 use crate::console::{Prompt, is_yes};
 use crate::cutover::{CutoverReport, cut_over};
 use crate::env::MigrateEnv;
+use crate::error::MigrateError;
 use crate::legacy;
 
 /// What the offer did.
@@ -93,20 +94,18 @@ pub fn legacy_offer_from_process(
     }
 }
 
-/// [`legacy_offer`] for a lifecycle verb that already holds the home and the unit manager:
-/// `None` to carry on, `Some(code)` to stop with that exit code. Costs two file checks when
-/// there is nothing to offer.
-pub fn legacy_offer_with(home: &Home, units: &ManagedUnit, io: &mut dyn Prompt) -> Option<i32> {
+/// [`legacy_offer`] for a lifecycle verb that already holds the home and the unit manager.
+/// Costs two file checks when there is nothing to offer; an environment that cannot be read is
+/// the error.
+pub fn legacy_offer_with(
+    home: &Home,
+    units: &ManagedUnit,
+    io: &mut dyn Prompt,
+) -> Result<OfferOutcome, MigrateError> {
     if units.is_installed(&UnitId::hub()) || !legacy::has_prior_detached(home) {
-        return None;
+        return Ok(OfferOutcome::NoOffer);
     }
-    match MigrateEnv::from_parts(home, units) {
-        Ok(env) => legacy_offer(&env, io).exit_code(),
-        Err(e) => {
-            io.say(&format!("parachute: {e}"));
-            Some(1)
-        }
-    }
+    Ok(legacy_offer(&MigrateEnv::from_parts(home, units)?, io))
 }
 
 /// Whether the offer would be made for `env` (no unit, legacy pid files present), without
@@ -132,7 +131,10 @@ mod tests {
         assert_eq!(legacy_offer(&f.env, &mut io), OfferOutcome::NoOffer);
         assert!(io.lines.is_empty() && io.questions.is_empty());
         assert!(!would_offer(&f.env));
-        assert_eq!(legacy_offer_with(&f.env.home, &f.env.units, &mut io), None);
+        assert_eq!(
+            legacy_offer_with(&f.env.home, &f.env.units, &mut io).unwrap(),
+            OfferOutcome::NoOffer
+        );
     }
 
     #[test]
@@ -190,7 +192,10 @@ mod tests {
         std::fs::write(units.join("parachute-hub.service"), "[Service]\n").unwrap();
         let mut io = Scripted::answering(&["y"]);
         assert_eq!(legacy_offer(&f.env, &mut io), OfferOutcome::NoOffer);
-        assert_eq!(legacy_offer_with(&f.env.home, &f.env.units, &mut io), None);
+        assert_eq!(
+            legacy_offer_with(&f.env.home, &f.env.units, &mut io).unwrap(),
+            OfferOutcome::NoOffer
+        );
         assert!(io.lines.is_empty());
     }
 }

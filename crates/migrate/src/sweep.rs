@@ -334,13 +334,61 @@ pub fn apply(plan: &ArchivePlan, now: SystemTime) -> Result<usize, MigrateError>
     Ok(moved)
 }
 
-/// Runs the sweep and returns the exit code (0 done or nothing to do, 1 refused or aborted).
+/// What the sweep did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SweepOutcome {
+    /// Modules or the hub run from this home; nothing was moved.
+    RefusedWhileRunning {
+        /// What runs.
+        running: Vec<String>,
+    },
+    /// The home could not be read.
+    Failed {
+        /// Why.
+        detail: String,
+    },
+    /// The home holds only what a current install uses.
+    NothingToArchive,
+    /// Nothing listed is something the sweep recognises.
+    NothingRecognised,
+    /// `--list` or `--dry-run`: the plan was shown, nothing changed.
+    Shown,
+    /// No terminal to confirm on and no `--yes`.
+    NeedsConfirmation,
+    /// The person said no.
+    Aborted,
+    /// Moved this many items into the archive directory.
+    Archived {
+        /// How many.
+        count: usize,
+        /// `.archive-YYYY-MM-DD`.
+        dir: String,
+    },
+}
+
+impl SweepOutcome {
+    /// 0 when done or nothing needed doing, 1 when refused, aborted or failed.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::NothingToArchive
+            | Self::NothingRecognised
+            | Self::Shown
+            | Self::Archived { .. } => 0,
+            Self::RefusedWhileRunning { .. }
+            | Self::Failed { .. }
+            | Self::NeedsConfirmation
+            | Self::Aborted => 1,
+        }
+    }
+}
+
+/// Runs the sweep, saying each step on `io`; returns what it did.
 pub fn run_sweep(
     env: &MigrateEnv,
     request: SweepRequest,
     now: SystemTime,
     io: &mut dyn Prompt,
-) -> i32 {
+) -> SweepOutcome {
     let read_only = request.mode != SweepMode::Apply;
     if !read_only {
         let running = running_services(env);
@@ -354,14 +402,16 @@ pub fn run_sweep(
             io.say("");
             io.say("Stop them first (`parachute stop`), then run `parachute migrate` again.");
             io.say("To only look at what would move: `parachute migrate --list`.");
-            return 1;
+            return SweepOutcome::RefusedWhileRunning { running };
         }
     }
     let plan = match plan_archive(&env.home, now) {
         Ok(plan) => plan,
         Err(e) => {
             io.say(&format!("parachute migrate: {e}"));
-            return 1;
+            return SweepOutcome::Failed {
+                detail: e.to_string(),
+            };
         }
     };
     if plan.items.is_empty() {
@@ -369,7 +419,7 @@ pub fn run_sweep(
             "Nothing to archive: {} holds only what a current install uses.",
             env.home.root().display()
         ));
-        return 0;
+        return SweepOutcome::NothingToArchive;
     }
     for line in format_plan(&plan) {
         io.say(&line);
@@ -377,18 +427,18 @@ pub fn run_sweep(
     if plan.archivable().is_empty() {
         io.say("");
         io.say("Nothing this command recognises needs archiving.");
-        return 0;
+        return SweepOutcome::NothingRecognised;
     }
     match request.mode {
         SweepMode::List => {
             io.say("");
             io.say("(--list: nothing was changed)");
-            return 0;
+            return SweepOutcome::Shown;
         }
         SweepMode::DryRun => {
             io.say("");
             io.say("(--dry-run: nothing was changed)");
-            return 0;
+            return SweepOutcome::Shown;
         }
         SweepMode::Apply => {}
     }
@@ -397,11 +447,11 @@ pub fn run_sweep(
             io.say("");
             io.say("parachute migrate: not moving anything without a terminal to confirm on.");
             io.say("Run it in a terminal, or add `--yes` if you are sure. `parachute migrate --list` shows the plan.");
-            return 1;
+            return SweepOutcome::NeedsConfirmation;
         }
         if !is_yes(&io.ask("Move these into the archive? [y/N] ")) {
             io.say("Aborted; nothing was moved.");
-            return 1;
+            return SweepOutcome::Aborted;
         }
         if plan.has_live_db {
             io.say("");
@@ -412,7 +462,7 @@ pub fn run_sweep(
             io.say("  say) will find them gone.");
             if !is_yes(&io.ask("Archive the SQLite files as well? [y/N] ")) {
                 io.say("Aborted; nothing was moved.");
-                return 1;
+                return SweepOutcome::Aborted;
             }
         }
     }
@@ -423,11 +473,16 @@ pub fn run_sweep(
                 plural(n, "item", "items"),
                 plan.archive_dir_name
             ));
-            0
+            SweepOutcome::Archived {
+                count: n,
+                dir: plan.archive_dir_name.clone(),
+            }
         }
         Err(e) => {
             io.say(&format!("parachute migrate: {e}"));
-            1
+            SweepOutcome::Failed {
+                detail: e.to_string(),
+            }
         }
     }
 }

@@ -107,12 +107,12 @@ fn empty_and_unknown_only_homes_change_nothing() {
     let f = fixture();
     f.write("services.json", "{\"services\":[]}\n");
     let mut io = Scripted::non_interactive();
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 0);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 0);
     assert!(io.text().starts_with("Nothing to archive"), "{}", io.text());
 
     f.write("mystery", "x");
     let mut io = Scripted::non_interactive();
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 0);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 0);
     assert!(
         io.text().contains("Nothing this command recognises"),
         "{}",
@@ -127,7 +127,7 @@ fn without_a_terminal_it_needs_yes() {
     let f = fixture();
     f.write("server.yaml", "x");
     let mut io = Scripted::non_interactive();
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 1);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 1);
     assert!(io.text().contains("--yes"), "{}", io.text());
     assert!(io.questions.is_empty());
     assert!(f.exists("server.yaml"));
@@ -137,7 +137,7 @@ fn without_a_terminal_it_needs_yes() {
         mode: SweepMode::Apply,
         yes: true,
     };
-    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io), 0);
+    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io).exit_code(), 0);
     assert!(!f.exists("server.yaml"));
     assert!(f.exists(".archive-2026-03-04/server.yaml"));
     assert!(
@@ -153,19 +153,19 @@ fn the_terminal_questions_guard_each_step() {
     f.write("tokens.db", "x");
 
     let mut io = Scripted::answering(&["n"]);
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 1);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 1);
     assert_eq!(io.questions, ["Move these into the archive? [y/N] "]);
     assert!(f.exists("server.yaml") && f.exists("tokens.db"));
 
     // Yes to the plan, no to the SQLite files: still nothing moves.
     let mut io = Scripted::answering(&["y", ""]);
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 1);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 1);
     assert_eq!(io.questions.len(), 2);
     assert!(io.questions[1].contains("SQLite"));
     assert!(f.exists("server.yaml") && f.exists("tokens.db"));
 
     let mut io = Scripted::answering(&["y", "yes"]);
-    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io), 0);
+    assert_eq!(run_sweep(&f.env, APPLY, at(T), &mut io).exit_code(), 0);
     assert!(!f.exists("server.yaml") && !f.exists("tokens.db"));
     assert!(f.exists(".archive-2026-03-04/tokens.db"));
 }
@@ -180,7 +180,7 @@ fn list_and_dry_run_change_nothing() {
     ] {
         let mut io = Scripted::answering(&["y", "y"]);
         let req = SweepRequest { mode, yes: true };
-        assert_eq!(run_sweep(&f.env, req, at(T), &mut io), 0);
+        assert_eq!(run_sweep(&f.env, req, at(T), &mut io).exit_code(), 0);
         assert!(io.text().ends_with(marker), "{}", io.text());
         assert!(io.questions.is_empty());
         assert!(f.exists("server.yaml"));
@@ -225,7 +225,7 @@ fn a_running_legacy_module_blocks_the_sweep_but_not_the_preview() {
         mode: SweepMode::Apply,
         yes: true,
     };
-    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io), 1);
+    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io).exit_code(), 1);
     assert!(io.text().contains("  - mine"), "{}", io.text());
     assert!(f.exists("server.yaml"));
     let mut io = Scripted::non_interactive();
@@ -233,11 +233,16 @@ fn a_running_legacy_module_blocks_the_sweep_but_not_the_preview() {
         mode: SweepMode::List,
         yes: false,
     };
-    assert_eq!(run_sweep(&f.env, list, at(T), &mut io), 0);
+    assert_eq!(run_sweep(&f.env, list, at(T), &mut io).exit_code(), 0);
     child.kill().unwrap();
     child.wait().unwrap();
     let mut io = Scripted::non_interactive();
-    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io), 0, "{}", io.text());
+    assert_eq!(
+        run_sweep(&f.env, yes, at(T), &mut io).exit_code(),
+        0,
+        "{}",
+        io.text()
+    );
     drop(f.dir);
 }
 
@@ -258,7 +263,7 @@ fn a_hub_answering_health_blocks_the_sweep() {
         mode: SweepMode::Apply,
         yes: true,
     };
-    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io), 1);
+    assert_eq!(run_sweep(&f.env, yes, at(T), &mut io).exit_code(), 1);
     assert!(io.text().contains("  - hub"), "{}", io.text());
     server.join().unwrap();
     assert!(f.exists("server.yaml"));

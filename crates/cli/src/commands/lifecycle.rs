@@ -54,14 +54,20 @@ pub fn run(verb: Verb, args: &LifecycleArgs) -> i32 {
     };
     // A box still on the legacy detached model (pid files, no hub unit) is offered the
     // cutover first; declining, no terminal or a failed cutover ends the verb.
-    if !units.is_installed(&UnitId::hub())
-        && let Some(code) = parachute_migrate::legacy_offer_with(
+    if !units.is_installed(&UnitId::hub()) {
+        let offered = parachute_migrate::legacy_offer_with(
             &home,
             &units,
             &mut crate::commands::terminal::Terminal,
-        )
-    {
-        return code;
+        );
+        match offered.map(|outcome| outcome.exit_code()) {
+            Ok(None) => {}
+            Ok(Some(code)) => return code,
+            Err(e) => {
+                eprintln!("parachute: {e}");
+                return 1;
+            }
+        }
     }
     let target = args
         .service

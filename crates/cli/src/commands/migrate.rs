@@ -25,7 +25,7 @@ pub fn run(args: &MigrateArgs) -> i32 {
     };
     let mut io = Terminal;
     if args.teardown {
-        return teardown(&env, &mut io);
+        return teardown(&env, &mut io).exit_code();
     }
     if args.to_supervised {
         let report = cut_over(&env, &mut io);
@@ -49,5 +49,5 @@ pub fn run(args: &MigrateArgs) -> i32 {
         mode,
         yes: args.yes,
     };
-    run_sweep(&env, request, SystemTime::now(), &mut io)
+    run_sweep(&env, request, SystemTime::now(), &mut io).exit_code()
 }

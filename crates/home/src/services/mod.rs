@@ -540,4 +540,5 @@ fn row_label(index: usize, value: &Value) -> String {
 }
 
 #[cfg(test)]
+#[path = "services_tests.rs"]
 mod tests;

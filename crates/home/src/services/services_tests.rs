@@ -6,7 +6,9 @@ use serde_json::json;
 
 use super::*;
 
+#[path = "services_read_tests.rs"]
 mod read;
+#[path = "services_write_tests.rs"]
 mod write;
 
 /// A temp home with `services.json` holding `value` (pretty, as the original writes it).
