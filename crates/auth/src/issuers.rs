@@ -369,8 +369,8 @@ mod tests {
             env_origin_from(vars(&[("PARACHUTE_HUB_ORIGIN", "  ")])).unwrap(),
             None
         );
-        let err = env_origin_from(vars(&[("PARACHUTE_HUB_ORIGIN", "https://h.example/x")]))
-            .unwrap_err();
+        let err =
+            env_origin_from(vars(&[("PARACHUTE_HUB_ORIGIN", "https://h.example/x")])).unwrap_err();
         assert_eq!(err.var, "PARACHUTE_HUB_ORIGIN");
         assert_eq!(err.reason, OriginError::PathOrQuery);
         let text = err.to_string();
