@@ -43,6 +43,7 @@ pub mod oauth_revoke;
 pub mod oauth_tokens;
 pub mod operator;
 pub mod pending_login;
+pub mod permissions;
 pub mod proof;
 pub mod rate_limit;
 pub mod redirect_uri;
@@ -74,6 +75,9 @@ pub use operator::{
     Freshness, IssuedOperatorToken, OPERATOR_AUDIENCE, OPERATOR_TOKEN_FILE, OPERATOR_TTL,
     OperatorScopeSet, OperatorToken, UsableOperatorToken, ensure_fresh, mint_operator,
     reissue_for_issuer, self_heal_issuer,
+};
+pub use permissions::{
+    PermissionsError, canonical_permissions, parse_permissions, permissions_text,
 };
 pub use proof::{
     HubProof, PROOF_AUDIENCE, PROOF_TTL, PROOF_TYPE, ProofExpectation, ProofFailure,

@@ -244,6 +244,7 @@ fn mint_operator_for(
         user_id: None,
         permissions: None,
         scope_set: Some(set),
+        vault_scope: Vec::new(),
     };
     let minted = db.mint(&req)?;
     write_token_file(path, &minted.token)?;

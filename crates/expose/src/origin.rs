@@ -209,6 +209,7 @@ fn heal_token_off(
         user_id: None,
         permissions: None,
         scope_set: Some(set),
+        vault_scope: Vec::new(),
     };
     let result = db
         .mint(&req)

@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod ready;
 pub mod security;
 pub mod settings;
+pub mod tokens;
 pub mod wellknown;
 
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(events::events))
         .merge(modules::router())
         .merge(settings::router())
+        .merge(tokens::router())
         // The hub's own routes only: proxied module answers pass through untouched.
         .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
