@@ -3,8 +3,9 @@
 //!
 //! Every origin decision of the hub goes through [`parachute_auth::IssuerLayers`] (setting >
 //! environment > exposure > request): [`issuer_layers`] reads the layers, [`resolve_issuer`]
-//! applies them to a request (the `iss` of tokens minted for it, the origin of discovery
-//! documents), [`module_origin`] gives what modules are told as `PARACHUTE_HUB_ORIGIN`.
+//! applies them to a request (the `iss` of tokens minted for it), [`module_origin`] gives what
+//! modules are told as `PARACHUTE_HUB_ORIGIN`. Links in documents ([`request_issuer`]) follow
+//! the same rule, with the exposed origin only for requests that arrived through the exposure.
 
 use axum::http::HeaderMap;
 use axum::http::header;
@@ -73,16 +74,48 @@ pub fn exposed_origin(home: &parachute_home::Home) -> Option<String> {
 }
 
 /// The issuer rule for this request: setting, else environment, else exposure, else the
-/// request's own origin (`https` when a proxy says so), with the layer it came from.
+/// request's own origin (`https` when a proxy says so), with the layer it came from. The `iss`
+/// of every token the hub mints for a request, so it matches what modules are told.
 pub fn resolve_issuer(state: &AppState, headers: &HeaderMap) -> ResolvedIssuer {
     issuer_layers(state)
         .as_layers()
         .resolve(&request_origin(state, headers))
 }
 
-/// The issuer of tokens minted for this request and the origin of the documents it gets.
-pub fn request_issuer(state: &AppState, headers: &HeaderMap) -> String {
+/// The `iss` of tokens minted for this request ([`resolve_issuer`]'s origin).
+pub fn mint_issuer(state: &AppState, headers: &HeaderMap) -> String {
     resolve_issuer(state, headers).origin
+}
+
+/// The origin links in documents served to this request are built on (discovery): the rule,
+/// except that the exposed origin counts only for requests that came in on the exposed host
+/// name (the tunnel terminates TLS, so they look like plain http), so a caller on loopback
+/// gets links it can follow on loopback. Tokens never use this: see [`mint_issuer`].
+pub fn request_issuer(state: &AppState, headers: &HeaderMap) -> String {
+    let layers = issuer_layers(state);
+    let origin = request_origin(state, headers);
+    let exposure = layers
+        .exposure
+        .as_deref()
+        .filter(|exposed| same_host(exposed, &origin));
+    IssuerLayers {
+        exposure,
+        ..layers.as_layers()
+    }
+    .resolve(&origin)
+    .origin
+}
+
+/// Whether two `scheme://host[:port]` origins name the same host (ports and scheme ignored).
+fn same_host(a: &str, b: &str) -> bool {
+    fn host(origin: &str) -> &str {
+        let rest = origin.split_once("://").map_or(origin, |(_, r)| r);
+        match rest.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => rest.rsplit_once(':').map_or(rest, |(h, _)| h),
+        }
+    }
+    host(a).eq_ignore_ascii_case(host(b))
 }
 
 /// What modules are told as `PARACHUTE_HUB_ORIGIN`: the configured part of the rule (nothing
@@ -234,6 +267,13 @@ pub fn bearer_challenge(code: &str, description: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_compare_without_scheme_or_port() {
+        assert!(same_host("https://Box.ts.net", "http://box.ts.net:1939"));
+        assert!(same_host("http://[::1]:1939", "http://[::1]"));
+        assert!(!same_host("https://box.ts.net", "http://127.0.0.1:1939"));
+    }
 
     #[test]
     fn the_scheme_word_is_case_insensitive_in_the_admin_dialect() {

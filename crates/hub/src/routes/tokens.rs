@@ -7,7 +7,7 @@
 //! permissions?}`; every requested scope must be well formed and grantable by the bearer
 //! ([`parachute_auth::attenuation::can_grant`]: nobody hands out more than they hold, `400
 //! invalid_scope`); the token is minted for the issuer the rule gives this request
-//! ([`crate::auth::request_issuer`]), recorded in the registry (`cli_mint`) and returned once.
+//! ([`crate::auth::mint_issuer`]), recorded in the registry (`cli_mint`) and returned once.
 
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ use parachute_auth::{
 use parachute_protocol::MintedTokenAnswer;
 use serde_json::{Map, Value};
 
-use crate::auth::{accepted_issuers, request_issuer};
+use crate::auth::{accepted_issuers, mint_issuer};
 use crate::error::ApiError;
 use crate::routes::modules::method_not_allowed;
 use crate::state::AppState;
@@ -69,7 +69,7 @@ async fn mint_token(
     let body = body?;
     let request = MintBody::parse(&body)?;
     let sub = bearer.sub.clone().unwrap_or_default();
-    let mint = request.into_mint(&bearer_scopes, &sub, &request_issuer(&state, &headers))?;
+    let mint = request.into_mint(&bearer_scopes, &sub, &mint_issuer(&state, &headers))?;
     let minted = state
         .db()
         .mint(&mint)
