@@ -81,13 +81,13 @@ fn set_password_creates_the_admin_and_opens_the_setup_gate() {
     let out = set_password(&env);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stdout.contains("Created the hub admin \"admin\""),
+        out.stdout.contains("Created the hub admin \"owner\""),
         "{}",
         out.all()
     );
     assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
     let db = auth::db(env.root());
-    assert!(db.verify_password("admin", PASSWORD).unwrap());
+    assert!(db.verify_password("owner", PASSWORD).unwrap());
 
     // The gate is open: no bearer is now 401, the operator token the verb wrote works.
     let open = http::get(hub.port, "/api/modules").unwrap();
@@ -118,14 +118,14 @@ fn set_password_creates_the_admin_and_opens_the_setup_gate() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.stdout.contains("Changed the password of \"admin\""),
+        out.stdout.contains("Changed the password of \"owner\""),
         "{}",
         out.all()
     );
-    assert!(db.verify_password("admin", "another one").unwrap());
-    assert!(!db.verify_password("admin", PASSWORD).unwrap());
+    assert!(db.verify_password("owner", "another one").unwrap());
+    assert!(!db.verify_password("owner", PASSWORD).unwrap());
 
-    // A second, different admin is refused (single-admin hub).
+    // A second account is refused unless asked for (single-user by default, as the original).
     let out = env.run_with_stdin(
         &[
             "auth",
@@ -137,14 +137,18 @@ fn set_password_creates_the_admin_and_opens_the_setup_gate() {
         "x\n",
     );
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.stderr.contains("--username admin"), "{}", out.all());
+    assert!(
+        out.stderr.contains("--username owner") && out.stderr.contains("--allow-multi"),
+        "{}",
+        out.all()
+    );
 
     let out = env.run(&["auth", "list-users"]);
     assert_eq!(out.code, 0, "{}", out.all());
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out.all());
     assert!(lines[0].starts_with("USERNAME"));
-    assert!(lines[1].starts_with("admin "), "{}", out.all());
+    assert!(lines[1].starts_with("owner "), "{}", out.all());
 }
 
 #[test]
@@ -378,4 +382,250 @@ fn mint_token_refuses_what_it_must_not_mint() {
     ]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.stderr.contains("--scope-set auth"), "{}", out.all());
+}
+
+/// `mint-token …` with `args` after `--scope <scope>`: (exit code, stdout, stderr).
+fn mint(env: &CliEnv, scope: &str, args: &[&str]) -> Output {
+    let mut all = vec!["auth", "mint-token", "--scope", scope];
+    all.extend_from_slice(args);
+    env.run(&all)
+}
+
+/// Lifetime of a minted token in seconds.
+fn lifetime(token: &str) -> i64 {
+    let c = claims(token);
+    c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
+}
+
+#[test]
+fn mint_token_takes_the_originals_flags() {
+    let env = CliEnv::new();
+    let hub = HubProcess::start(env.root());
+    let issuer = format!("http://127.0.0.1:{}", hub.port);
+    assert_eq!(set_password(&env).code, 0);
+
+    // --aud is inferred from the scopes as the original does.
+    for (scope, aud) in [
+        ("vault:work:read", "vault.work"),
+        ("scribe:transcribe vault:default:read", "vault.default"),
+        ("scribe:transcribe", "scribe"),
+        ("openid", "hub"),
+    ] {
+        let out = mint(&env, scope, &[]);
+        assert_eq!(out.code, 0, "{scope}: {}", out.all());
+        let token = out.stdout.trim();
+        verify(&hub, token, &issuer, aud);
+        assert_eq!(lifetime(token), 90 * 86_400, "{scope}");
+    }
+    // An explicit --aud still wins.
+    let out = mint(&env, "vault:work:read", &["--aud", "custom"]);
+    verify(&hub, out.stdout.trim(), &issuer, "custom");
+
+    // Lifetimes: --ephemeral (1 h), --expires-in seconds (also as --flag=value), deprecated --ttl.
+    let out = mint(&env, "vault:default:read", &["--ephemeral"]);
+    assert_eq!(lifetime(out.stdout.trim()), 3_600, "{}", out.all());
+    assert!(out.stderr.is_empty(), "{}", out.all());
+    let out = mint(&env, "vault:default:read", &["--expires-in", "86400"]);
+    assert_eq!(lifetime(out.stdout.trim()), 86_400, "{}", out.all());
+    let out = env.run(&[
+        "auth",
+        "mint-token",
+        "--scope=vault:default:read",
+        "--expires-in=120",
+    ]);
+    assert_eq!(lifetime(out.stdout.trim()), 120, "{}", out.all());
+    let out = mint(&env, "vault:default:read", &["--ttl", "2h"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(lifetime(out.stdout.trim()), 7_200);
+    assert!(
+        out.stderr.contains("--ttl is deprecated") && out.stderr.contains("--expires-in"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(out.stdout.lines().count(), 1, "only the token on stdout");
+
+    // --permissions: a JSON object, canonicalised in the claim and in the registry row.
+    let out = mint(
+        &env,
+        "vault:default:write",
+        &[
+            "--permissions",
+            r#" { "vault": { "default": { "write_tags": [ "health" ] } }, "b": 1.0, "10": true } "#,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let token = out.stdout.trim();
+    let verified = verify(&hub, token, &issuer, "vault.default");
+    assert_eq!(
+        verified.custom["permissions"],
+        serde_json::json!({"10": true, "vault": {"default": {"write_tags": ["health"]}}, "b": 1})
+    );
+    let jti = claims(token)["jti"].as_str().unwrap().to_string();
+    let row = auth::db(env.root()).token_record(&jti).unwrap().unwrap();
+    assert_eq!(
+        row.permissions.as_deref(),
+        Some(r#"{"10":true,"vault":{"default":{"write_tags":["health"]}},"b":1}"#)
+    );
+    assert_eq!(row.created_via, "cli_mint");
+}
+
+#[test]
+fn mint_token_refuses_bad_flag_combinations_and_values() {
+    let env = CliEnv::new();
+    env.hub_port_down();
+    auth::ensure_admin(env.root());
+    assert_eq!(env.run(&["auth", "rotate-operator"]).code, 0);
+    let db = auth::db(env.root());
+    let before = db.list_tokens(&Default::default()).unwrap().len();
+    for (args, needle) in [
+        (&["--ephemeral", "--expires-in", "60"][..], "--ephemeral"),
+        (&["--ephemeral", "--ttl", "1h"], "--ephemeral"),
+        (&["--expires-in", "60", "--ttl", "1h"], "--expires-in"),
+        (&["--expires-in", "0"], "more than zero"),
+        (&["--expires-in", "1h"], "whole number of seconds"),
+        (&["--expires-in=-5"], "whole number of seconds"),
+        (&["--expires-in", "31536001"], "365 days"),
+        (&["--permissions", "[1, 2]"], "JSON object"),
+        (&["--permissions", "{nope"], "not valid JSON"),
+        (&["--aud", " "], "--aud must not be empty"),
+    ] {
+        let out = mint(&env, "vault:default:read", args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.all());
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // The non-requestable scopes (the operator token's host scopes) are never minted here.
+    for scope in [
+        "parachute:host:auth",
+        "vault:default:read parachute:host:vault",
+    ] {
+        let out = mint(&env, scope, &[]);
+        assert_eq!(out.code, 1, "{scope}: {}", out.all());
+        assert!(out.stderr.contains("not requestable"), "{}", out.all());
+    }
+    let out = mint(&env, "vault:work:ADMIN", &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("malformed vault scope"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(
+        db.list_tokens(&Default::default()).unwrap().len(),
+        before,
+        "a refused mint records nothing"
+    );
+}
+
+/// The `users` row of `username`: (id, password hash, password_changed).
+fn user_row(env: &CliEnv, username: &str) -> (String, String, i64) {
+    let conn = rusqlite::Connection::open(env.root().join("hub.db")).unwrap();
+    conn.query_row(
+        "SELECT id, password_hash, password_changed FROM users WHERE username = ?1",
+        [username],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn set_password_takes_a_password_flag_and_adds_accounts_only_when_asked() {
+    let env = CliEnv::new();
+    env.hub_port_down();
+    let out = env.run(&["auth", "set-password", "--password", "first secret"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("\"owner\""), "{}", out.all());
+    assert!(!out.stdout.contains("first secret") && !out.stderr.contains("first secret"));
+    let db = auth::db(env.root());
+    assert!(db.verify_password("owner", "first secret").unwrap());
+    let owner_id = db.first_user_id().unwrap().unwrap();
+    let operator = env.home.read("operator.token");
+    assert_eq!(claims(operator.trim())["sub"], owner_id.as_str());
+
+    // Another name without --allow-multi: refused, nothing added.
+    let out = env.run(&[
+        "auth",
+        "set-password",
+        "--username",
+        "friend",
+        "--password",
+        "x",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stderr.contains("--allow-multi"), "{}", out.all());
+    assert_eq!(db.user_count().unwrap(), 1);
+
+    // With it: a second account, in the original's row shape; the operator token is untouched.
+    let out = env.run(&[
+        "auth",
+        "set-password",
+        "--username",
+        "friend",
+        "--password",
+        "friend secret",
+        "--allow-multi",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("Created hub user \"friend\""),
+        "{}",
+        out.all()
+    );
+    assert_eq!(db.user_count().unwrap(), 2);
+    assert!(db.verify_password("friend", "friend secret").unwrap());
+    let (id, hash, changed) = user_row(&env, "friend");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(id.chars().nth(14), Some('4'), "UUID v4: {id}");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert_eq!(changed, 1);
+    assert_eq!(env.home.read("operator.token"), operator);
+    let out = env.run(&["auth", "list-users"]);
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["owner", "friend"], "{}", out.all());
+
+    // Naming an existing account resets its password (the owner's token stays as it was)...
+    let out = env.run(&[
+        "auth",
+        "set-password",
+        "--username",
+        "friend",
+        "--password",
+        "friend two",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(db.verify_password("friend", "friend two").unwrap());
+    assert!(db.verify_password("owner", "first secret").unwrap());
+    assert_eq!(env.home.read("operator.token"), operator);
+    // ... and the owner's reset refreshes the operator token.
+    let out = env.run(&["auth", "set-password", "--password", "owner two"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(db.verify_password("owner", "owner two").unwrap());
+    let refreshed = env.home.read("operator.token");
+    assert_ne!(refreshed, operator);
+    assert_eq!(claims(refreshed.trim())["sub"], owner_id.as_str());
+
+    // Bad combinations.
+    for args in [
+        &[
+            "auth",
+            "set-password",
+            "--password",
+            "a",
+            "--password-stdin",
+        ][..],
+        &["auth", "set-password", "--password", ""],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.all());
+        assert!(out.stderr.contains("--password"), "{args:?}: {}", out.all());
+    }
+    assert!(db.verify_password("owner", "owner two").unwrap());
 }
