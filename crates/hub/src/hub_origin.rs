@@ -176,3 +176,148 @@ async fn restart(state: &AppState, shorts: Vec<String>, warnings: &mut Vec<Strin
     restarted.sort();
     restarted
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use parachute_auth::{HubDb, OperatorScopeSet, mint_operator};
+    use parachute_home::Home;
+    use parachute_supervisor::{Supervisor, SupervisorConfig};
+
+    use super::*;
+
+    /// A hub state over a temp home with an admin and an operator token for loopback.
+    fn hub(vars: &[(&str, &str)]) -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::at(dir.path());
+        let db = Arc::new(HubDb::open(&home.hub_db()).unwrap());
+        db.create_or_reset_admin("owner", "correct horse battery staple")
+            .unwrap();
+        mint_operator(
+            &db,
+            OperatorScopeSet::Admin,
+            "http://127.0.0.1:1939",
+            &home.operator_token(),
+        )
+        .unwrap();
+        let log_dir = dir.path().to_path_buf();
+        let supervisor = Supervisor::new(
+            SupervisorConfig::default(),
+            Arc::new(|_: &str| {}),
+            Arc::new(move |short: &str| log_dir.join(format!("{short}.log"))),
+        );
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = crate::HubConfig::from_vars(vars, home).unwrap();
+        let state = AppState::new(
+            &config,
+            supervisor,
+            db,
+            1939,
+            parachute_protocol::AdminState::Exists,
+        );
+        (dir, state)
+    }
+
+    fn operator_iss(state: &AppState) -> String {
+        let file = parachute_auth::OperatorToken::load(&state.home().operator_token())
+            .unwrap()
+            .unwrap();
+        state
+            .db()
+            .validate_ignoring_issuer(&file.token, state.db().now())
+            .unwrap()
+            .iss
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_is_stored_announced_and_followed_by_the_operator_token_and_env_files() {
+        let (_dir, state) = hub(&[("PARACHUTE_HUB_ORIGIN", "https://env.example")]);
+        // The vault depends on the origin even before it is installed, once configured.
+        std::fs::create_dir_all(state.home().module_dir("vault")).unwrap();
+        std::fs::write(state.home().module_env("vault"), "A=1\n").unwrap();
+        let mut events = state.events().subscribe();
+
+        let answer = set_hub_origin(
+            &state,
+            Some("https://set.example".into()),
+            "http://127.0.0.1:1939",
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.hub_origin.as_deref(), Some("https://set.example"));
+        assert_eq!(answer.source, Some(IssuerSource::Settings));
+        assert_eq!(answer.module_origin.as_deref(), Some("https://set.example"));
+        assert!(answer.operator_token_reissued && answer.warnings.is_empty());
+        assert!(answer.restarted.is_empty(), "nothing was running");
+        assert_eq!(
+            crate::auth::stored_hub_origin(state.db()).as_deref(),
+            Some("https://set.example")
+        );
+        assert_eq!(operator_iss(&state), "https://set.example");
+        assert_eq!(
+            std::fs::read_to_string(state.home().module_env("vault")).unwrap(),
+            "A=1\nPARACHUTE_HUB_ORIGIN=https://set.example\n"
+        );
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            event.event,
+            HubEvent::HubOriginChanged {
+                hub_origin: Some("https://set.example".into())
+            }
+        );
+
+        // Cleared: the environment's origin is what everything falls back to.
+        let answer = set_hub_origin(&state, None, "http://127.0.0.1:1939")
+            .await
+            .unwrap();
+        assert_eq!(answer.hub_origin, None);
+        assert_eq!(answer.source, Some(IssuerSource::Env));
+        assert_eq!(answer.module_origin.as_deref(), Some("https://env.example"));
+        assert_eq!(operator_iss(&state), "https://env.example");
+        assert_eq!(crate::auth::stored_hub_origin(state.db()), None);
+        assert!(
+            std::fs::read_to_string(state.home().module_env("vault"))
+                .unwrap()
+                .ends_with("PARACHUTE_HUB_ORIGIN=https://env.example\n")
+        );
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.event, HubEvent::HubOriginChanged { hub_origin: None });
+    }
+
+    #[tokio::test]
+    async fn with_nothing_else_configured_clearing_goes_back_to_loopback_and_removes_the_line() {
+        let (_dir, state) = hub(&[]);
+        std::fs::create_dir_all(state.home().module_dir("vault")).unwrap();
+        std::fs::write(state.home().module_env("vault"), "A=1\n").unwrap();
+        set_hub_origin(
+            &state,
+            Some("https://set.example".into()),
+            "http://127.0.0.1:1939",
+        )
+        .await
+        .unwrap();
+        let answer = set_hub_origin(&state, None, "http://localhost:1939")
+            .await
+            .unwrap();
+        assert_eq!(answer.module_origin, None);
+        assert_eq!(answer.source, Some(IssuerSource::Request));
+        assert_eq!(
+            answer.resolved_issuer.as_deref(),
+            Some("http://localhost:1939")
+        );
+        assert_eq!(operator_iss(&state), "http://127.0.0.1:1939");
+        let env = std::fs::read_to_string(state.home().module_env("vault")).unwrap();
+        assert!(!env.contains("PARACHUTE_HUB_ORIGIN"), "{env}");
+    }
+}
