@@ -6,8 +6,8 @@
 //! `start <svc>` does); prove it and present the operator token; `POST
 //! /api/modules/<svc>/install`; poll the operation every second (printing its new log lines)
 //! until it succeeds (`✓ <svc> installed and started.`) or fails (`✗ <svc>: …`, exit 1), for
-//! at most [`INSTALL_LIMIT`]. `all` installs every first-party module in turn and stops at the
-//! first failure, as the original does.
+//! at most [`INSTALL_LIMIT`]. `all` installs every first-party module the hub can run in turn
+//! and stops at the first failure, as the original does.
 
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,7 @@ pub fn run(args: &InstallArgs) -> i32 {
         }
     };
     let targets: Vec<String> = match args.service.trim() {
-        "all" => FIRST_PARTY.iter().map(|m| m.short.to_string()).collect(),
+        "all" => runnable_first_party(&home),
         svc => vec![hub_access::module_short(svc)],
     };
     if let Err(err) = parachute_control::hub::ensure_up(&units, &cfg, &announce_start) {
@@ -69,6 +69,21 @@ pub fn run(args: &InstallArgs) -> i32 {
         }
         0
     })
+}
+
+/// `all`: every first-party module the hub can run once installed, in the catalog's order
+/// (the retired Notes app, which has no start command, is left out: surface replaces it).
+fn runnable_first_party(home: &parachute_home::Home) -> Vec<String> {
+    FIRST_PARTY
+        .iter()
+        .filter(|m| {
+            matches!(
+                parachute_home::services::start_command(home, &m.seed_row()),
+                parachute_home::StartCommand::Argv(_)
+            )
+        })
+        .map(|m| m.short.to_string())
+        .collect()
 }
 
 /// Said just before the service manager is asked to start the hub.
@@ -148,16 +163,13 @@ fn refusal_text(short: &str, err: &ClientError) -> String {
     }
 }
 
-/// A failed operation: its error, and its detail when it carries one.
+/// A failed operation: its error (which already carries the tool's exit code and output tail,
+/// or the module's start error; the machine-readable detail stays in the API).
 fn failure_text(short: &str, op: &Operation) -> String {
-    let mut text = format!(
+    format!(
         "✗ {short}: {}",
         op.error.as_deref().unwrap_or("the install failed")
-    );
-    if let Some(detail) = &op.error_detail {
-        text.push_str(&format!("\n  detail: {detail}"));
-    }
-    text
+    )
 }
 
 #[cfg(test)]
