@@ -8,13 +8,10 @@ mod cli_support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cli_support::{CliEnv, Output};
-use jwt_simple::prelude::*;
+use jwt_simple::prelude::Token;
 use parachute_tests::hub::HubProcess;
 use parachute_tests::{auth, http};
-use serde_json::Value;
 
 const PASSWORD: &str = "a long and secret passphrase";
 
@@ -24,44 +21,6 @@ fn set_password(env: &CliEnv) -> Output {
         &["auth", "set-password", "--password-stdin"],
         &format!("{PASSWORD}\n"),
     )
-}
-
-/// The unverified claims of a JWT.
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT has three parts");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-/// The hub's JWKS, fetched over HTTP.
-fn jwks(hub: &HubProcess) -> Vec<Value> {
-    let resp = http::get(hub.port, "/.well-known/jwks.json").unwrap();
-    assert_eq!(resp.status, 200, "{}", resp.body);
-    resp.json()["keys"].as_array().unwrap().clone()
-}
-
-/// Verifies `token` with jwt-simple using only what the hub's JWKS publishes.
-fn verify(hub: &HubProcess, token: &str, issuer: &str, audience: &str) -> JWTClaims<Value> {
-    let kid = Token::decode_metadata(token)
-        .unwrap()
-        .key_id()
-        .expect("kid header")
-        .to_string();
-    let keys = jwks(hub);
-    let jwk = keys
-        .iter()
-        .find(|k| k["kid"] == kid.as_str())
-        .unwrap_or_else(|| panic!("kid {kid} is not in the JWKS: {keys:?}"));
-    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
-    let e = URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap();
-    let key = RS256PublicKey::from_components(&n, &e).unwrap();
-    let options = VerificationOptions {
-        allowed_issuers: Some(HashSet::from_strings(&[issuer])),
-        allowed_audiences: Some(HashSet::from_strings(&[audience])),
-        required_key_id: Some(kid),
-        ..Default::default()
-    };
-    key.verify_token::<Value>(token, Some(options))
-        .unwrap_or_else(|e| panic!("jwt-simple rejects the token: {e}"))
 }
 
 #[test]
@@ -173,7 +132,7 @@ fn rotate_operator_needs_an_admin_and_mints_for_the_hub_origin() {
         !out.stdout.contains(token.trim()),
         "the token is never printed"
     );
-    let c = claims(token.trim());
+    let c = auth::claims(token.trim());
     assert_eq!(c["aud"], "operator");
     assert_eq!(c["pa_scope_set"], "admin");
     assert_eq!(c["iss"], format!("http://127.0.0.1:{port}"));
@@ -184,7 +143,7 @@ fn rotate_operator_needs_an_admin_and_mints_for_the_hub_origin() {
 
     let out = env.run(&["auth", "rotate-operator", "--scope-set", "start"]);
     assert_eq!(out.code, 0, "{}", out.all());
-    let c = claims(env.home.read("operator.token").trim());
+    let c = auth::claims(env.home.read("operator.token").trim());
     assert_eq!(c["pa_scope_set"], "start");
     assert_eq!(c["scope"], "parachute:host:start");
 
@@ -200,7 +159,7 @@ fn rotate_operator_needs_an_admin_and_mints_for_the_hub_origin() {
     let out = env.run(&["auth", "rotate-operator"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(
-        claims(env.home.read("operator.token").trim())["iss"],
+        auth::claims(env.home.read("operator.token").trim())["iss"],
         "https://box.tail9.ts.net"
     );
 }
@@ -226,9 +185,9 @@ fn minted_tokens_verify_against_the_jwks_and_survive_a_key_rotation() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the token on stdout: {}", out.all());
     let old = lines[0].to_string();
-    let verified = verify(&hub, &old, &issuer, "vault.default");
+    let verified = auth::verify(hub.port, &old, &issuer, "vault.default");
     assert_eq!(verified.custom["scope"], "vault:default:read");
-    let c = claims(&old);
+    let c = auth::claims(&old);
     assert_eq!(
         c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
         3_600
@@ -241,8 +200,12 @@ fn minted_tokens_verify_against_the_jwks_and_survive_a_key_rotation() {
     let out = env.run(&["auth", "rotate-key"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("kid:"), "{}", out.all());
-    assert_eq!(jwks(&hub).len(), 2, "the retired key is still published");
-    verify(&hub, &old, &issuer, "vault.default");
+    assert_eq!(
+        auth::jwks(hub.port).len(),
+        2,
+        "the retired key is still published"
+    );
+    auth::verify(hub.port, &old, &issuer, "vault.default");
 
     let out = env.run(&[
         "auth",
@@ -256,20 +219,20 @@ fn minted_tokens_verify_against_the_jwks_and_survive_a_key_rotation() {
     ]);
     assert_eq!(out.code, 0, "{}", out.all());
     let new = out.stdout.trim().to_string();
-    let verified = verify(&hub, &new, &issuer, "scribe");
+    let verified = auth::verify(hub.port, &new, &issuer, "scribe");
     assert_eq!(verified.subject.as_deref(), Some("robot-7"));
     assert_ne!(
         Token::decode_metadata(&new).unwrap().key_id(),
         Token::decode_metadata(&old).unwrap().key_id()
     );
-    let c = claims(&new);
+    let c = auth::claims(&new);
     assert_eq!(
         c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
         90 * 86_400
     );
 
     // Revocation: listed by the hub, idempotent, unknown ids refused.
-    let jti = claims(&old)["jti"].as_str().unwrap().to_string();
+    let jti = auth::claims(&old)["jti"].as_str().unwrap().to_string();
     let out = env.run(&["auth", "revoke-token", &jti]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
@@ -393,7 +356,7 @@ fn mint(env: &CliEnv, scope: &str, args: &[&str]) -> Output {
 
 /// Lifetime of a minted token in seconds.
 fn lifetime(token: &str) -> i64 {
-    let c = claims(token);
+    let c = auth::claims(token);
     c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap()
 }
 
@@ -414,12 +377,12 @@ fn mint_token_takes_the_originals_flags() {
         let out = mint(&env, scope, &[]);
         assert_eq!(out.code, 0, "{scope}: {}", out.all());
         let token = out.stdout.trim();
-        verify(&hub, token, &issuer, aud);
+        auth::verify(hub.port, token, &issuer, aud);
         assert_eq!(lifetime(token), 90 * 86_400, "{scope}");
     }
     // An explicit --aud still wins.
     let out = mint(&env, "vault:work:read", &["--aud", "custom"]);
-    verify(&hub, out.stdout.trim(), &issuer, "custom");
+    auth::verify(hub.port, out.stdout.trim(), &issuer, "custom");
 
     // Lifetimes: --ephemeral (1 h), --expires-in seconds (also as --flag=value), deprecated --ttl.
     let out = mint(&env, "vault:default:read", &["--ephemeral"]);
@@ -455,12 +418,12 @@ fn mint_token_takes_the_originals_flags() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     let token = out.stdout.trim();
-    let verified = verify(&hub, token, &issuer, "vault.default");
+    let verified = auth::verify(hub.port, token, &issuer, "vault.default");
     assert_eq!(
         verified.custom["permissions"],
         serde_json::json!({"10": true, "vault": {"default": {"write_tags": ["health"]}}, "b": 1})
     );
-    let jti = claims(token)["jti"].as_str().unwrap().to_string();
+    let jti = auth::claims(token)["jti"].as_str().unwrap().to_string();
     let row = auth::db(env.root()).token_record(&jti).unwrap().unwrap();
     assert_eq!(
         row.permissions.as_deref(),
@@ -540,7 +503,7 @@ fn set_password_takes_a_password_flag_and_adds_accounts_only_when_asked() {
     assert!(db.verify_password("owner", "first secret").unwrap());
     let owner_id = db.first_user_id().unwrap().unwrap();
     let operator = env.home.read("operator.token");
-    assert_eq!(claims(operator.trim())["sub"], owner_id.as_str());
+    assert_eq!(auth::claims(operator.trim())["sub"], owner_id.as_str());
 
     // Another name without --allow-multi: refused, nothing added.
     let out = env.run(&[
@@ -610,7 +573,7 @@ fn set_password_takes_a_password_flag_and_adds_accounts_only_when_asked() {
     assert!(db.verify_password("owner", "owner two").unwrap());
     let refreshed = env.home.read("operator.token");
     assert_ne!(refreshed, operator);
-    assert_eq!(claims(refreshed.trim())["sub"], owner_id.as_str());
+    assert_eq!(auth::claims(refreshed.trim())["sub"], owner_id.as_str());
 
     // Bad combinations.
     for args in [

@@ -12,10 +12,8 @@ mod cli_support;
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cli_support::CliEnv;
-use parachute_tests::auth::{bearer, ensure_admin, operator_token, token_with};
+use parachute_tests::auth::{bearer, claims, ensure_admin, operator_token, token_with};
 use parachute_tests::hub::{HubOptions, HubProcess, add_test_module};
 use parachute_tests::{free_port, http, wait_for};
 use serde_json::{Value, json};
@@ -178,9 +176,10 @@ impl Stand {
 }
 
 fn iss(token: &str) -> String {
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    claims["iss"].as_str().unwrap_or_default().to_string()
+    claims(token)["iss"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The module accepts `token` (and it carries `origin`).

@@ -240,17 +240,10 @@ fn a_protected_module_accepts_hub_tokens_until_they_are_revoked() {
     assert_eq!(r.json()["code"], "issuer");
 
     // Revoked in the registry: the next fetch of the list refuses it.
-    let jti = {
-        use base64::Engine as _;
-        let payload = token.split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .unwrap(),
-        )
-        .unwrap();
-        claims["jti"].as_str().unwrap().to_string()
-    };
+    let jti = parachute_tests::auth::claims(&token)["jti"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         parachute_tests::auth::db(home.path())
             .revoke_token(&jti)
