@@ -13,9 +13,10 @@ use crate::state::{AppState, HUB_VERSION};
 
 /// `{version, started_at, uptime_ms, source, executable, pid, port, modules, …}` (scope
 /// `parachute:host:admin`; refusals in RFC 6750's `invalid_token` dialect with a
-/// `WWW-Authenticate` challenge, as the original's admin routes answer). `source` is `container` under `PARACHUTE_HOME=/parachute`, else
-/// what the embedding front end says (`binary`, `desktop`); the container build facts come
-/// from the configuration, as in the original.
+/// `WWW-Authenticate` challenge, as the original's admin routes answer). `source` is
+/// `container` under `PARACHUTE_HOME=/parachute`, else what the embedding front end says
+/// (`binary`, `desktop`); the container build facts come from the configuration, as in the
+/// original.
 pub async fn hub(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require_scope_rfc6750(&state, &headers, SCOPE_HOST_ADMIN)?;
     Ok((
