@@ -29,6 +29,9 @@ pub struct HubOptions {
     /// Run the hub under this umask (`sh -c 'umask …; exec parachute serve'`), leaving the
     /// suite's own umask alone.
     pub umask: Option<u32>,
+    /// Listen on this port instead of a free one picked at start (for a test that must name
+    /// the hub's URL in the environment it starts with).
+    pub port: Option<u16>,
 }
 
 impl HubProcess {
@@ -39,7 +42,7 @@ impl HubProcess {
 
     /// Starts `parachute serve` with extra options.
     pub fn start_with(home: &Path, options: HubOptions) -> Self {
-        let port = free_port();
+        let port = options.port.unwrap_or_else(free_port);
         let mut cmd = match options.umask {
             Some(mask) => {
                 let mut cmd = Command::new("/bin/sh");

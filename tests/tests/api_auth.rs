@@ -30,6 +30,8 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/modules/operations/x"),
     ("PUT", "/api/modules/channel"),
     ("GET", "/api/hub"),
+    ("GET", "/api/settings/hub-origin"),
+    ("PUT", "/api/settings/hub-origin"),
 ];
 
 #[test]
@@ -84,15 +86,50 @@ fn setup_gate_then_bearer_and_scope_checks() {
     );
     let body = json!({"channel": "rc"}).to_string();
     for (method, path) in ADMIN_ROUTES {
+        // Each route answers in the original's dialect for it: `/api/hub` as its admin
+        // routes (RFC 6750 with a challenge), the module API and the settings route as
+        // `unauthenticated` (the settings route adds the RFC 6750 challenge header).
+        let invalid_token = *path == "/api/hub";
+        let rfc6750 = invalid_token || path.starts_with("/api/settings/");
+        let unauthenticated = if invalid_token {
+            "invalid_token"
+        } else {
+            "unauthenticated"
+        };
         let r = http::request(rig.hub.port, method, path, &[], Some(&body)).unwrap();
         assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
-        assert_eq!(error_of(&r), "unauthenticated");
+        assert_eq!(error_of(&r), unauthenticated);
+        assert_eq!(
+            r.header("www-authenticate").is_some(),
+            rfc6750,
+            "{method} {path}"
+        );
         let r = rig.call_as("not-a-jwt", method, path, Some(json!({"channel": "rc"})));
         assert_eq!(r.status, 401, "{method} {path}: {}", r.body);
-        assert_eq!(error_of(&r), "unauthenticated");
+        assert_eq!(error_of(&r), unauthenticated);
+        if rfc6750 {
+            let challenge = r.header("www-authenticate").unwrap();
+            assert!(
+                challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+                "{challenge}"
+            );
+        }
         let r = rig.call_as(&auth_only, method, path, Some(json!({"channel": "rc"})));
         assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
         assert_eq!(error_of(&r), "insufficient_scope");
+        assert_eq!(
+            r.header("www-authenticate").is_some(),
+            rfc6750,
+            "{method} {path}"
+        );
+        if rfc6750 {
+            let challenge = r.header("www-authenticate").unwrap();
+            assert!(
+                challenge.starts_with("Bearer error=\"insufficient_scope\"")
+                    && challenge.contains("parachute:host:admin"),
+                "{challenge}"
+            );
+        }
         assert!(
             r.json()["error_description"]
                 .as_str()
@@ -146,7 +183,8 @@ fn tokens_are_checked_for_signature_expiry_revocation_and_issuer() {
     let db = parachute_tests::auth::db(rig.home.path());
     let hour = Duration::from_secs(3600);
     let ok = (200, String::new());
-    let refused = (401, "unauthenticated".to_string());
+    // `/api/hub` answers in the original's admin dialect (RFC 6750).
+    let refused = (401, "invalid_token".to_string());
 
     // Every loopback form of the hub's origin is accepted.
     for issuer in [

@@ -122,16 +122,12 @@ fn module_errors_name_the_code_or_the_fix() {
 
     let out = env.run(&["start", "scribe"]);
     assert_eq!(out.code, 1, "{}", out.all());
-    // The way forward is a command that works on this box: the hub's install route, with the
-    // token read from its file (never printed).
+    // The way forward is a command that works on this box: `parachute install`, which goes
+    // through the hub's install route (the token is never printed).
     let token_path = env.root().join("operator.token");
     assert!(
         out.stderr.contains("✗ scribe is not installed")
-            && out.stderr.contains(&format!(
-                "$(cat '{}')\" http://127.0.0.1:{}/api/modules/scribe/install",
-                token_path.display(),
-                hub.port
-            )),
+            && out.stderr.contains("    parachute install scribe"),
         "{}",
         out.all()
     );

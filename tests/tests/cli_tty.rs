@@ -81,12 +81,12 @@ impl Tty {
 fn set_password_prompts_twice_without_echo_and_creates_the_admin() {
     let home = TestHome::new();
     let mut tty = Tty::start(&home, "auth set-password");
-    tty.answer("New password for \"admin\": ", 0, "tty-secret-1");
+    tty.answer("New password for \"owner\": ", 0, "tty-secret-1");
     tty.answer("Type it again: ", 0, "tty-secret-1");
     let (code, screen) = tty.finish();
     assert_eq!(code, 0, "{screen}");
     assert!(
-        screen.contains("Created the hub admin \"admin\""),
+        screen.contains("Created the hub admin \"owner\""),
         "{screen}"
     );
     assert!(
@@ -94,14 +94,14 @@ fn set_password_prompts_twice_without_echo_and_creates_the_admin() {
         "the password was echoed:\n{screen}"
     );
     let db = parachute_tests::auth::db(home.path());
-    assert!(db.verify_password("admin", "tty-secret-1").unwrap());
+    assert!(db.verify_password("owner", "tty-secret-1").unwrap());
 }
 
 #[test]
 fn mismatched_passwords_change_nothing() {
     let home = TestHome::new();
     let mut tty = Tty::start(&home, "auth set-password");
-    tty.answer("New password for \"admin\": ", 0, "first-one");
+    tty.answer("New password for \"owner\": ", 0, "first-one");
     tty.answer("Type it again: ", 0, "second-one");
     let (code, screen) = tty.finish();
     assert_eq!(code, 1, "{screen}");

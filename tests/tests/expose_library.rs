@@ -112,7 +112,7 @@ fn errors_are_typed_for_the_tray() {
     let (exposure, _) = exposure(&stand);
     assert!(matches!(
         exposure.up(&Target::Tailnet, &UpOptions::default()),
-        Err(ExposeError::NoServices { install }) if install.ends_with("/api/modules/vault/install")
+        Err(ExposeError::NoServices { install }) if install == "parachute install vault"
     ));
     assert!(matches!(
         exposure.up(

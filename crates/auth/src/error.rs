@@ -91,14 +91,25 @@ pub enum AuthError {
     )]
     NoUsers,
 
-    /// A different user already exists and the hub keeps a single admin.
+    /// A different user already exists and the hub keeps a single account unless asked.
     #[error(
         "a hub user named {existing:?} already exists; reset its password by running \
-         `parachute auth set-password --username {existing}`"
+         `parachute auth set-password --username {existing}`, or add another account with \
+         `--allow-multi`"
     )]
     UserExists {
         /// The username of the existing admin.
         existing: String,
+    },
+
+    /// Another account already has this name.
+    #[error(
+        "the username {username:?} is already in use; pick another name, or reset that \
+         account's password with `parachute auth set-password --username {username}`"
+    )]
+    UsernameTaken {
+        /// The name asked for.
+        username: String,
     },
 
     /// A username or password was empty.

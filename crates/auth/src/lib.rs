@@ -43,6 +43,7 @@ pub mod oauth_revoke;
 pub mod oauth_tokens;
 pub mod operator;
 pub mod pending_login;
+pub mod permissions;
 pub mod proof;
 pub mod rate_limit;
 pub mod redirect_uri;
@@ -64,8 +65,8 @@ pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestam
 pub use db::HubDb;
 pub use error::AuthError;
 pub use issuers::{
-    OriginError, is_loopback_origin, known_issuers, loopback_origins, normalize_origin,
-    parse_origin,
+    EnvOriginError, IssuerLayers, IssuerSource, OriginError, ResolvedIssuer, env_origin_from,
+    is_loopback_origin, known_issuers, loopback_origins, normalize_origin, parse_origin,
 };
 pub use keys::{KEY_RETENTION, SIGNING_ALGORITHM, SigningKey, compute_kid};
 pub use migrations::SCHEMA_VERSION;
@@ -73,7 +74,10 @@ pub use oauth_error::OAuthError;
 pub use operator::{
     Freshness, IssuedOperatorToken, OPERATOR_AUDIENCE, OPERATOR_TOKEN_FILE, OPERATOR_TTL,
     OperatorScopeSet, OperatorToken, UsableOperatorToken, ensure_fresh, mint_operator,
-    self_heal_issuer,
+    reissue_for_issuer, self_heal_issuer,
+};
+pub use permissions::{
+    PermissionsError, canonical_permissions, parse_permissions, permissions_text,
 };
 pub use proof::{
     HubProof, PROOF_AUDIENCE, PROOF_TTL, PROOF_TYPE, ProofExpectation, ProofFailure,

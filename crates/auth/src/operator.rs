@@ -244,6 +244,7 @@ fn mint_operator_for(
         user_id: None,
         permissions: None,
         scope_set: Some(set),
+        vault_scope: Vec::new(),
     };
     let minted = db.mint(&req)?;
     write_token_file(path, &minted.token)?;
@@ -323,12 +324,23 @@ pub fn ensure_fresh(
 /// key, expired, revoked); `iss` already matches; or it is not renewable (`aud`≠`operator`, no
 /// `sub`, no known `pa_scope_set`).
 pub fn self_heal_issuer(db: &HubDb, path: &Path, new_issuer: &str) -> Result<bool, AuthError> {
-    let Some(file) = OperatorToken::load(path)? else {
-        return Ok(false);
-    };
     if is_loopback_origin(new_issuer) {
         return Ok(false);
     }
+    reissue_for_issuer(db, path, new_issuer)
+}
+
+/// After the operator chose the hub's origin (the `hub_origin` setting was set or cleared),
+/// re-mints the operator token under `issuer` (same `sub` and scope set, a fresh 90 days) so
+/// the CLI's token follows the rule every other token follows. Unlike [`self_heal_issuer`] a
+/// loopback `issuer` is accepted: clearing the setting on a hub that is not exposed moves the
+/// token back to loopback, since the cleared origin is no longer one the hub answers to.
+/// Returns whether it rewrote the file; leaves it untouched when it is absent, does not verify,
+/// already carries `issuer`, or is not renewable.
+pub fn reissue_for_issuer(db: &HubDb, path: &Path, issuer: &str) -> Result<bool, AuthError> {
+    let Some(file) = OperatorToken::load(path)? else {
+        return Ok(false);
+    };
     let claims = match db.validate_ignoring_issuer(&file.token, db.now()) {
         Ok(claims) => claims,
         Err(failure) => {
@@ -336,13 +348,13 @@ pub fn self_heal_issuer(db: &HubDb, path: &Path, new_issuer: &str) -> Result<boo
             return Ok(false);
         }
     };
-    if claims.iss.as_deref() == Some(new_issuer) {
+    if claims.iss.as_deref() == Some(issuer) {
         return Ok(false);
     }
     let Ok((sub, set)) = renewable(&claims) else {
         return Ok(false);
     };
-    mint_operator_for(db, &sub, set, new_issuer, path)?;
+    mint_operator_for(db, &sub, set, issuer, path)?;
     Ok(true)
 }
 

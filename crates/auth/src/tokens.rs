@@ -159,6 +159,8 @@ pub struct MintRequest {
     pub permissions: Option<Value>,
     /// Operator tokens: the `pa_scope_set` claim.
     pub scope_set: Option<OperatorScopeSet>,
+    /// The `vault_scope` claim: vaults the token is pinned to (`[]`: no pin).
+    pub vault_scope: Vec<String>,
 }
 
 impl MintRequest {
@@ -182,6 +184,7 @@ impl MintRequest {
             user_id: None,
             permissions: None,
             scope_set: None,
+            vault_scope: Vec::new(),
         }
     }
 }
@@ -335,7 +338,7 @@ impl HubDb {
             permissions: req.permissions.clone(),
             scope: scope.clone(),
             client_id: Some(req.client_id.clone()),
-            vault_scope: Vec::new(),
+            vault_scope: req.vault_scope.clone(),
             sub: Some(req.sub.clone()),
             iss: Some(req.issuer.clone()),
             iat: Some(iat),

@@ -1,6 +1,9 @@
-//! Hub users (the admin) with argon2id password hashes in PHC format.
+//! Hub users with argon2id password hashes in PHC format.
 //!
-//! The hub keeps one admin. Hashes use argon2id v19 with m=19456 KiB, t=2, p=1 and a 16-byte
+//! The first user is the owner (the `sub` of operator tokens). More accounts exist only when
+//! asked for explicitly ([`HubDb::create_user`], `set-password --allow-multi`), in the same
+//! `users` rows the original writes (UUID id, PHC hash, `password_changed = 1` for a password
+//! the person chose, no vault assignment). Hashes use argon2id v19 with m=19456 KiB, t=2, p=1 and a 16-byte
 //! salt, the same parameters the original's hashes carry, so either implementation verifies
 //! the other's hashes.
 
@@ -226,6 +229,82 @@ impl HubDb {
         tx.commit().map_err(AuthError::sql("saving the admin"))?;
         tracing::info!(username, "saved the hub admin");
         Ok(change)
+    }
+
+    /// Replaces the password of the existing user `username` (any account, not only the
+    /// first). [`AuthError::UnknownUser`] when there is none.
+    pub fn reset_password(&self, username: &str, password: &str) -> Result<User, AuthError> {
+        if password.is_empty() {
+            return Err(AuthError::EmptyCredential { what: "password" });
+        }
+        let Some(user) = self.user_by_username(username)? else {
+            return Err(AuthError::UnknownUser {
+                user: username.to_owned(),
+            });
+        };
+        let hash = hash_password(password)?;
+        let stamp = format_timestamp(self.now());
+        let changed = self
+            .lock()
+            .execute(
+                "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+                rusqlite::params![hash, stamp, user.id],
+            )
+            .map_err(AuthError::sql("changing a password"))?;
+        if changed == 0 {
+            return Err(AuthError::UnknownUser {
+                user: username.to_owned(),
+            });
+        }
+        tracing::info!(username, "changed a hub user's password");
+        Ok(User {
+            updated_at: stamp,
+            ..user
+        })
+    }
+
+    /// Adds the account `username` beside the existing ones (the original's multi-user rows).
+    /// Refuses a name already in use ([`AuthError::UsernameTaken`]).
+    pub fn create_user(&self, username: &str, password: &str) -> Result<User, AuthError> {
+        if username.trim().is_empty() {
+            return Err(AuthError::EmptyCredential { what: "username" });
+        }
+        if password.is_empty() {
+            return Err(AuthError::EmptyCredential { what: "password" });
+        }
+        let hash = hash_password(password)?;
+        let stamp = format_timestamp(self.now());
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(AuthError::sql("creating a user"))?;
+        let taken: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
+                [username],
+                |r| r.get(0),
+            )
+            .map_err(AuthError::sql("looking up a user"))?;
+        if taken {
+            return Err(AuthError::UsernameTaken {
+                username: username.to_owned(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO users (id, username, password_hash, created_at, updated_at, password_changed)
+             VALUES (?1, ?2, ?3, ?4, ?4, 1)",
+            rusqlite::params![id, username, hash, stamp],
+        )
+        .map_err(AuthError::sql("creating a user"))?;
+        tx.commit().map_err(AuthError::sql("creating a user"))?;
+        tracing::info!(username, "created a hub user");
+        Ok(User {
+            id,
+            username: username.to_owned(),
+            created_at: stamp.clone(),
+            updated_at: stamp,
+        })
     }
 
     /// Whether `password` is `username`'s password (false for an unknown user).

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use parachute_auth::{
     AuthError, Freshness, HubDb, MintRequest, OperatorScopeSet, OperatorToken, ensure_fresh,
-    mint_operator, self_heal_issuer,
+    mint_operator, reissue_for_issuer, self_heal_issuer,
 };
 
 const DAY: u64 = 24 * 3600;
@@ -260,6 +260,43 @@ fn self_heal_reissues_under_the_new_issuer() {
 
     // Absent file: nothing to heal.
     assert!(!self_heal_issuer(&db, &home.path().join("none"), FIXTURE_ISSUER).unwrap());
+}
+
+#[test]
+fn reissue_follows_the_chosen_origin_back_to_loopback_too() {
+    let fx = FixtureDb::copy();
+    let db = fx.open();
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("operator.token");
+    mint_operator(&db, OperatorScopeSet::Auth, FIXTURE_ISSUER, &path).unwrap();
+
+    // The setting was cleared on a hub that is not exposed: back to loopback.
+    assert!(reissue_for_issuer(&db, &path, "http://127.0.0.1:1939").unwrap());
+    let token = OperatorToken::load(&path).unwrap().unwrap().token;
+    let claims = db.validate_ignoring_issuer(&token, db.now()).unwrap();
+    assert_eq!(claims.iss.as_deref(), Some("http://127.0.0.1:1939"));
+    assert_eq!(claims.pa_scope_set.as_deref(), Some("auth"));
+    assert_eq!(mode(&path), 0o600);
+
+    // Same issuer: untouched. Absent file: nothing to do.
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(!reissue_for_issuer(&db, &path, "http://127.0.0.1:1939").unwrap());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(!reissue_for_issuer(&db, &home.path().join("none"), FIXTURE_ISSUER).unwrap());
+
+    // A token that is not an operator token (a module token someone put there) is left alone.
+    let sub = db.first_user_id().unwrap().unwrap();
+    let module = db
+        .mint(&MintRequest::cli(
+            &sub,
+            vec!["vault:default:read".into()],
+            "vault.default",
+            FIXTURE_ISSUER,
+            std::time::Duration::from_secs(600),
+        ))
+        .unwrap();
+    parachute_auth::operator::write_token_file(&path, &module.token).unwrap();
+    assert!(!reissue_for_issuer(&db, &path, "https://new.example").unwrap());
 }
 
 /// Collects formatted log output of the current thread.

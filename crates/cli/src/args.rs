@@ -63,6 +63,34 @@ Under the hub unit it is swapped in, the unit restarted once, and the new hub mu
 its version and finish booting, or the previous binary is put back. A hub started by hand gets
 the verified swap and is told to restart. Modules upgrade through the running hub.")]
     Upgrade(UpgradeArgs),
+    /// Install a module (or `all` of them) through the running hub, which starts it.
+    #[command(after_help = "\
+The hub installs the module's package (bun add -g), registers it in services.json and starts
+it; this command follows the operation until it is done. Without --channel the hub's own
+channel applies (its PARACHUTE_INSTALL_CHANNEL, else its stored setting, else latest).")]
+    Install(InstallArgs),
+    /// Run `parachute-vault` with these arguments (tokens, config, …); its exit code is ours.
+    #[command(disable_help_flag = true)]
+    Vault(VaultArgs),
+}
+
+/// `install` flags.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// A module's short name (`vault`, `scribe`, `runner`, `surface`, `channel`, `notes`) or
+    /// `all` for every one in turn.
+    pub service: String,
+    /// Package channel to install from.
+    #[arg(long, value_enum)]
+    pub channel: Option<UpgradeChannel>,
+}
+
+/// `vault` arguments: everything after the verb, passed on untouched.
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    /// Arguments for `parachute-vault`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// `upgrade` flags.
@@ -141,37 +169,92 @@ pub enum AuthCommand {
     },
     /// Retire the active signing key and create a new one (old tokens stay valid for 24 h).
     RotateKey,
-    /// Mint a token a module accepts, e.g. `--scope vault:default:read --aud vault.default`.
+    /// Mint a token a module accepts (stdout = the token), e.g. `--scope vault:default:read
+    /// --ephemeral`.
+    #[command(after_help = "\
+The audience defaults from the scopes as OAuth does: a named vault:<name>:<verb> gives
+vault.<name>, otherwise the first scope's service (scribe:transcribe gives scribe), else hub.
+Lifetime: 90 days by default, --ephemeral for 1 hour, --expires-in <seconds> up to 365 days
+(--ttl <duration> is the deprecated spelling). The token carries the hub's origin as issuer
+(the hub_origin setting, else PARACHUTE_HUB_ORIGIN, else the exposed origin, else loopback).")]
     MintToken {
-        /// Space- or comma-separated scopes.
+        /// Space-separated scopes (commas also separate).
         #[arg(long, required = true)]
         scope: String,
-        /// Audience (`vault.<name>`, `scribe`, …).
-        #[arg(long, required = true)]
-        aud: String,
-        /// Lifetime such as `30d`, `12h`, `15m` (default 90d).
+        /// Audience (`vault.<name>`, `scribe`, …); inferred from the scopes when omitted.
+        #[arg(long)]
+        aud: Option<String>,
+        /// Short-lived token (1 hour), the right choice for scripts.
+        #[arg(long, conflicts_with_all = ["expires_in", "ttl"])]
+        ephemeral: bool,
+        /// Lifetime in seconds (e.g. 86400 for a day; at most 365 days).
+        #[arg(long, value_name = "SECONDS", value_parser = parse_expires_in, conflicts_with = "ttl")]
+        expires_in: Option<std::time::Duration>,
+        /// Deprecated spelling of the lifetime (`90d`, `24h`, `30m`, `60s`); use --expires-in.
         #[arg(long, value_name = "DURATION")]
         ttl: Option<String>,
-        /// Subject (default: the admin user's id).
+        /// Subject (default: the operator token's user).
         #[arg(long)]
         sub: Option<String>,
+        /// Fine-grained constraints as a JSON object, carried as the `permissions` claim, e.g.
+        /// '{"vault":{"default":{"write_tags":["health"]}}}'.
+        #[arg(long, value_name = "JSON", value_parser = parse_permissions_flag)]
+        permissions: Option<serde_json::Value>,
     },
     /// Revoke a token by its `jti`.
     RevokeToken {
         /// The token id.
         jti: String,
     },
-    /// Create the admin account, or reset its password.
+    /// Create the hub's account (or another with --allow-multi), or reset a password.
+    #[command(after_help = "\
+The first account is called \"owner\" unless --username says otherwise; later runs reset the
+password of the account --username names (default: the first one). The password is typed
+twice at a terminal, or given with --password <pw> or --password-stdin for scripts.")]
     SetPassword {
-        /// Account name (default `admin`, or the existing admin).
+        /// Account name (default `owner` on first run, else the existing account).
         #[arg(long)]
         username: Option<String>,
+        /// The password itself (scripts; it is visible to other local users in the process
+        /// list, so prefer --password-stdin).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        /// Create an additional account when --username names one that does not exist yet.
+        #[arg(long)]
+        allow_multi: bool,
     },
     /// List user accounts.
     ListUsers,
+}
+
+/// `--expires-in`: a whole number of seconds, more than zero and at most 365 days.
+pub fn parse_expires_in(raw: &str) -> Result<std::time::Duration, String> {
+    let max = parachute_auth::tokens::MINT_MAX_TTL.as_secs();
+    let secs: u64 = raw
+        .trim()
+        .parse()
+        .ok()
+        .filter(|_| raw.trim().bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            format!("expected a whole number of seconds such as 86400 (one day), got {raw:?}")
+        })?;
+    if secs == 0 {
+        return Err("the lifetime must be more than zero seconds".into());
+    }
+    if secs > max {
+        return Err(format!(
+            "{secs} seconds is longer than the 365 days ({max} seconds) a minted token may live"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// `--permissions`: a JSON object, canonicalised as the original does.
+pub fn parse_permissions_flag(raw: &str) -> Result<serde_json::Value, String> {
+    parachute_auth::parse_permissions(raw).map_err(|e| e.to_string())
 }
 
 /// Reads a `--scope-set` value straight into the auth crate's type (one list of sets, kept

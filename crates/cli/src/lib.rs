@@ -59,6 +59,8 @@ fn dispatch(command: Command) -> i32 {
         Command::Init(args) => commands::init::run(&args),
         Command::Migrate(args) => commands::migrate::run(&args),
         Command::Upgrade(args) => commands::upgrade::run(&args),
+        Command::Install(args) => commands::install::run(&args),
+        Command::Vault(args) => commands::vault::run(&args),
     }
 }
 
@@ -67,7 +69,7 @@ fn dispatch(command: Command) -> i32 {
 fn writes_home(command: &Command) -> bool {
     !matches!(
         command,
-        Command::Serve | Command::Status(_) | Command::Logs(_)
+        Command::Serve | Command::Status(_) | Command::Logs(_) | Command::Vault(_)
     )
 }
 

@@ -24,7 +24,7 @@ use parachute_home::{Home, expose_state, hub_port};
 use serde_json::Value;
 
 pub use modules::{MODULES_TIMEOUT, unprefixed};
-pub use origin::client_origin;
+pub use origin::{client_origin, mint_issuer};
 pub use parachute_protocol::{HubInfo, ModuleSummary, ModulesList};
 pub use probe::{HttpProbe, HubHealth, probe_http};
 pub use proof::{MAX_PROOF_BODY, PROOF_TIMEOUT, ProvenHub, prove_hub};
@@ -153,21 +153,11 @@ pub(crate) fn loopback_http() -> reqwest::Client {
         .expect("reqwest client with static settings")
 }
 
-/// How to install module `short` on this box today: a command line calling the hub's module
-/// API (`POST /api/modules/<short>/install`) with the operator token, for messages that must say
-/// what to do next. It names the token file, never the token. (This binary has no `install`
-/// verb; the hub installs and then starts the module itself.) With a malformed `hub.port`
-/// the port reads `<port>`.
-pub fn install_command(home: &Home, short: &str) -> String {
-    let token = home
-        .operator_token()
-        .display()
-        .to_string()
-        .replace('\'', r"'\''");
-    let port = hub_port(home).map_or_else(|_| "<port>".to_string(), |p| p.to_string());
-    format!(
-        "curl -fsS -X POST -H \"Authorization: Bearer $(cat '{token}')\" http://127.0.0.1:{port}/api/modules/{short}/install"
-    )
+/// How to install module `short` on this box: `parachute install <short>` (which asks the
+/// running hub's module API to install and start it, with the operator token), for messages
+/// that must say what to do next.
+pub fn install_command(_home: &Home, short: &str) -> String {
+    format!("parachute install {short}")
 }
 
 /// Every issuer a token of this hub may carry, as seen from the CLI side: loopback origins of

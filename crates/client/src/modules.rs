@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use parachute_protocol::{
-    HubInfo, ModuleAnswer, ModuleLogs, ModulesList, RestartAnswer, StopAnswer,
+    Channel, HubInfo, ModuleAnswer, ModuleLogs, ModulesList, Operation, OperationAccepted,
+    RestartAnswer, StopAnswer,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -109,6 +110,30 @@ impl HubClient {
             None => format!("/api/modules/{short}/logs?follow=1"),
         };
         self.stream(&route).await
+    }
+
+    /// `POST /api/modules/<short>/install` with `{"channel": …}` when one is given: the hub
+    /// installs the module's package, writes its row and starts it in the background; poll
+    /// the answer's operation with [`HubClient::operation`].
+    pub async fn install_module(
+        &self,
+        short: &str,
+        channel: Option<Channel>,
+    ) -> Result<OperationAccepted, ClientError> {
+        let route = format!("/api/modules/{short}/install");
+        let body = match channel {
+            Some(channel) => serde_json::json!({ "channel": channel.as_str() }),
+            None => empty(),
+        };
+        let resp = self.post(&route, &body).await?;
+        decode(&route, resp)
+    }
+
+    /// `GET /api/modules/operations/<id>`: an install, upgrade or uninstall as it stands.
+    pub async fn operation(&self, id: &str) -> Result<Operation, ClientError> {
+        let route = format!("/api/modules/operations/{id}");
+        let resp = self.get(&route).await?;
+        decode(&route, resp)
     }
 
     /// `GET /api/events`: the hub's change events as server-sent events, for a caller that

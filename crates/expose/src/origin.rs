@@ -13,15 +13,12 @@ use parachute_auth::{
     is_loopback_origin,
 };
 use parachute_client::{ClientError, HubClient};
-use parachute_home::{EnvFile, Home, services};
+use parachute_home::{Home, services};
 
 use crate::report::{Log, RestartOutcome};
 
 /// The variable modules read the hub origin from.
-pub const ORIGIN_VAR: &str = "PARACHUTE_HUB_ORIGIN";
-
-/// The module that always depends on the hub origin (it validates the hub's tokens).
-const VAULT: &str = "vault";
+pub const ORIGIN_VAR: &str = parachute_home::HUB_ORIGIN_VAR;
 
 /// How the hub origin changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,59 +104,26 @@ fn installed_shorts(home: &Home) -> Vec<String> {
 /// The vault (when installed or already configured) plus every installed module whose `.env`
 /// carries the origin.
 pub(crate) fn dependent_modules(home: &Home) -> Vec<String> {
-    let mut out = Vec::new();
-    let installed = installed_shorts(home);
-    if installed.iter().any(|s| s == VAULT) || home.module_env(VAULT).exists() {
-        out.push(VAULT.to_string());
-    }
-    for short in installed {
-        if out.contains(&short) {
-            continue;
-        }
-        let has = EnvFile::read(&home.module_env(&short))
-            .map(|env| env.get(ORIGIN_VAR).is_some())
-            .unwrap_or(false);
-        if has {
-            out.push(short);
-        }
-    }
-    out
+    parachute_home::origin_dependent_modules(home)
 }
 
 /// Sets (`Some` non-loopback origin) or removes the origin line in `<short>/.env`.
 fn update_env(home: &Home, short: &str, origin: Option<&str>, log: &mut Log) {
-    let path = home.module_env(short);
-    let mut env = match EnvFile::read(&path) {
-        Ok(env) => env,
-        Err(e) => {
-            log.warn(format!(
-                "cannot read {} ({e}); {short} keeps whatever origin it has. Fix the file's permissions, then re-run.",
-                path.display()
-            ));
-            return;
-        }
-    };
-    let current = env.get(ORIGIN_VAR);
-    let changed = match origin {
-        Some(o) if is_loopback_origin(o) => false,
-        Some(o) if current.as_deref() == Some(o) => false,
-        Some(o) => {
-            env.set(ORIGIN_VAR, o);
-            true
-        }
-        None => env.remove(ORIGIN_VAR),
-    };
-    if !changed {
+    if origin.is_some_and(is_loopback_origin) {
         return;
     }
-    match env.write(&path) {
-        Ok(()) => match origin {
+    let path = home.module_env(short);
+    match parachute_home::write_module_origin(home, short, origin) {
+        Ok(false) => {}
+        Ok(true) => match origin {
             Some(o) => log.info(format!("  {}: {ORIGIN_VAR}={o}", path.display())),
             None => log.info(format!("  {}: removed {ORIGIN_VAR}", path.display())),
         },
+        Err(e @ parachute_home::ModuleOriginError::Read { .. }) => log.warn(format!(
+            "{e}; {short} keeps whatever origin it has. Fix the file's permissions, then re-run."
+        )),
         Err(e) => log.warn(format!(
-            "cannot write {} ({e}); {short} keeps its old origin. Fix the file's permissions, then re-run.",
-            path.display()
+            "{e}; {short} keeps its old origin. Fix the file's permissions, then re-run."
         )),
     }
 }
@@ -245,6 +209,7 @@ fn heal_token_off(
         user_id: None,
         permissions: None,
         scope_set: Some(set),
+        vault_scope: Vec::new(),
     };
     let result = db
         .mint(&req)

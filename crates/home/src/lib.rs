@@ -16,6 +16,7 @@ pub mod expose_last_provider;
 pub mod expose_state;
 pub mod hub_port;
 mod json;
+pub mod module_origin;
 pub mod paths;
 pub mod permissions;
 pub mod port;
@@ -28,6 +29,9 @@ pub use envfile::{EnvFile, SkippedLine, SpawnVars, read_spawn_vars};
 pub use error::{HomeError, ServicesError, StateError};
 pub use expose_last_provider::{ExposeLastProvider, Provider};
 pub use expose_state::{EntryKind, ExposeEntry, ExposeState, ExposedVia, Layer, Mode};
+pub use module_origin::{
+    HUB_ORIGIN_VAR, ModuleOriginError, env_origin_of, origin_dependent_modules, write_module_origin,
+};
 pub use paths::Home;
 pub use permissions::PermissionError;
 pub use port::{BadPort, DEFAULT_HUB_PORT, parse_port};

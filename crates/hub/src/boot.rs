@@ -28,20 +28,21 @@ pub struct SpawnContext {
 
 impl SpawnContext {
     /// The context of the hub of `state`: its home, its modules' base environment, and the
-    /// `hub_origin` setting else the environment's origin, asked before every spawn.
+    /// configured part of the issuer rule (setting > environment > exposure, see
+    /// [`crate::auth::module_origin`]), asked before every spawn.
     pub fn of(state: &crate::state::AppState) -> Self {
         let db = state.db_handle();
         let env_origin = state.env_origin().map(str::to_string);
+        let home = state.home().clone();
         Self {
             home: state.home().clone(),
             base_env: state.module_env(),
             origin: Arc::new(move || {
-                db.setting(parachute_auth::SETTING_HUB_ORIGIN)
-                    .ok()
-                    .flatten()
-                    .map(|o| parachute_auth::normalize_origin(&o))
-                    .filter(|o| !o.is_empty())
-                    .or_else(|| env_origin.clone())
+                crate::auth::module_origin(&crate::auth::OriginLayers {
+                    setting: crate::auth::stored_hub_origin(&db),
+                    env: env_origin.clone(),
+                    exposure: crate::auth::exposed_origin(&home),
+                })
             }),
         }
     }

@@ -275,20 +275,15 @@ impl HubConfig {
     }
 }
 
-/// `PARACHUTE_HUB_ORIGIN` > `RENDER_EXTERNAL_URL` > `https://$FLY_APP_NAME.fly.dev`, validated.
+/// The environment layer of the issuer rule ([`parachute_auth::env_origin_from`]), validated.
 fn env_origin<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Result<Option<String>, ConfigError> {
-    for var in ["PARACHUTE_HUB_ORIGIN", "RENDER_EXTERNAL_URL"] {
-        if let Some(raw) = get(var) {
-            return parachute_auth::parse_origin(raw)
-                .map(Some)
-                .map_err(|reason| ConfigError::BadOrigin {
-                    var,
-                    value: raw.to_string(),
-                    reason,
-                });
+    parachute_auth::env_origin_from(|var| get(var).map(str::to_string)).map_err(|e| {
+        ConfigError::BadOrigin {
+            var: e.var,
+            value: e.value,
+            reason: e.reason,
         }
-    }
-    Ok(get("FLY_APP_NAME").map(|app| format!("https://{}.fly.dev", app.trim())))
+    })
 }
 
 /// Splits `PARACHUTE_ALLOWED_HOSTS`: bare host names (optionally with a port, which is

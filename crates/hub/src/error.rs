@@ -17,6 +17,8 @@ pub struct ApiError {
     /// Extra members merged into the JSON body (e.g. `setup_url`). Boxed so `Result<_, ApiError>`
     /// stays small on the happy path.
     pub extra: Box<Map<String, Value>>,
+    /// A `WWW-Authenticate` challenge to send with the answer (RFC 6750 bearer refusals).
+    pub challenge: Option<String>,
 }
 
 impl ApiError {
@@ -27,7 +29,14 @@ impl ApiError {
             error: error.to_string(),
             description: description.into(),
             extra: Box::default(),
+            challenge: None,
         }
+    }
+
+    /// Adds a `WWW-Authenticate` challenge header to the answer.
+    pub fn with_challenge(mut self, challenge: String) -> Self {
+        self.challenge = Some(challenge);
+        self
     }
 
     /// Adds a member to the JSON body.
@@ -53,7 +62,16 @@ impl IntoResponse for ApiError {
         if let Value::Object(map) = &mut body {
             map.extend(*self.extra);
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(value) = self
+            .challenge
+            .and_then(|c| axum::http::HeaderValue::from_str(&c).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, value);
+        }
+        response
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 mod hub;
+pub mod hub_origin;
 pub mod operations;
 pub mod packages;
 pub mod routes;

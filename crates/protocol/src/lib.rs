@@ -23,7 +23,9 @@ pub mod hub;
 pub mod module;
 pub mod modules_list;
 pub mod operation;
+pub mod settings;
 pub mod status;
+pub mod tokens;
 pub mod typescript;
 
 pub use error::ErrorBody;
@@ -36,4 +38,6 @@ pub use module::{
 };
 pub use modules_list::{Channel, ChannelAnswer, ModuleSummary, ModulesList, UiEntry};
 pub use operation::{Operation, OperationAccepted, OperationKind, OperationStatus};
+pub use settings::{HubOriginAnswer, HubOriginSetting, HubOriginUpdate, IssuerSource};
 pub use status::{RowState, StatusHub, StatusReport, StatusRow};
+pub use tokens::{MintTokenRequest, MintedTokenAnswer, RevocationList};

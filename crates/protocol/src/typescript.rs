@@ -47,6 +47,13 @@ pub fn definitions() -> String {
         StatusRow::decl(),
         StatusHub::decl(),
         StatusReport::decl(),
+        IssuerSource::decl(),
+        HubOriginSetting::decl(),
+        HubOriginUpdate::decl(),
+        HubOriginAnswer::decl(),
+        RevocationList::decl(),
+        MintTokenRequest::decl(),
+        MintedTokenAnswer::decl(),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

@@ -5,7 +5,7 @@
 //! test-module [--exit-after-ms N] [--exit-code C] [--crash-if-exists PATH] [--ignore-sigterm]
 //!             [--no-bind] [--bind-delay-ms N] [--grandchild] [--print-env K1,K2] [--say TEXT]
 //!             [--tick-ms N] [--setsid-grandchild] [--flood N] [--flood-width W]
-//!             [--flood-after PATH]
+//!             [--flood-after PATH] [--require-bearer]
 //! ```
 //!
 //! At start it prints `test-module up pid=<pid> port=<PORT> cwd=<cwd>` on stdout, one
@@ -17,6 +17,17 @@
 //! way a daemonising module escapes its process group. `--flood N` prints `flood <i> …` lines
 //! (i = 1..=N, each `--flood-width` bytes with its newline, default 64) as fast as a buffered
 //! writer can, then `flood done`; with `--flood-after PATH` it waits for PATH to exist first.
+//!
+//! `--require-bearer` makes it a protected resource the way the vault is one (through the
+//! original's token library): every route but `/health` needs `Authorization: Bearer <jwt>`
+//! signed by a key in the hub's JWKS, with `iss` equal to `PARACHUTE_HUB_ORIGIN` (default
+//! `http://127.0.0.1:1939`), an unexpired `exp`, a `sub`, a `jti`, and a `jti` absent from
+//! the hub's revocation list (`{"jtis": [...]}`; an unreadable list refuses every token). Keys
+//! and the list are fetched from `TEST_MODULE_HUB_URL` when set (the loopback hub standing in
+//! for a proxy in front of a public origin), else from the origin itself, on every request.
+//! Refusals are `401 {"error":"invalid_token","code":…,"message":…}` (codes as the library's:
+//! `signature`, `issuer`, `expired`, `kid`, `jwks`, `shape`, `revoked`,
+//! `revocation_unavailable`); accepted requests get the description below plus `claims`.
 //!
 //! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
 //! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart; anything else → a JSON
@@ -52,6 +63,7 @@ struct Options {
     flood: Option<u64>,
     flood_width: usize,
     flood_after: Option<String>,
+    require_bearer: bool,
 }
 
 fn parse() -> Options {
@@ -79,6 +91,7 @@ fn parse() -> Options {
             "--flood" => o.flood = Some(value().parse().expect("lines")),
             "--flood-width" => o.flood_width = value().parse().expect("bytes"),
             "--flood-after" => o.flood_after = Some(value()),
+            "--require-bearer" => o.require_bearer = true,
             other => {
                 eprintln!("test-module: unknown argument {other}");
                 std::process::exit(64);
@@ -96,7 +109,7 @@ fn main() {
         .unwrap_or(0);
     if o.as_grandchild {
         println!("grandchild serving pid={} port={port}", std::process::id());
-        serve(port, 0, false);
+        serve(port, 0, false, false);
         return;
     }
     if o.ignore_sigterm {
@@ -168,7 +181,7 @@ fn main() {
     if o.no_bind {
         park();
     }
-    serve(port, o.bind_delay_ms, o.ignore_sigterm);
+    serve(port, o.bind_delay_ms, o.ignore_sigterm, o.require_bearer);
 }
 
 /// Prints `lines` numbered lines of `width` bytes (newline included) through one buffered
@@ -204,7 +217,7 @@ fn park() -> ! {
     }
 }
 
-fn serve(port: u16, delay_ms: u64, ignore_sigterm: bool) {
+fn serve(port: u16, delay_ms: u64, ignore_sigterm: bool, require_bearer: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -227,6 +240,11 @@ fn serve(port: u16, delay_ms: u64, ignore_sigterm: bool) {
             .route("/redirect", get(redirect))
             .route("/stream", get(stream))
             .fallback(any(describe));
+        let app = if require_bearer {
+            app.layer(axum::middleware::from_fn(guard::require_bearer))
+        } else {
+            app
+        };
         let shutdown = async move {
             if ignore_sigterm {
                 // Installing a handler would undo SIG_IGN: never resolve instead.
@@ -279,6 +297,10 @@ async fn stream() -> Response {
 }
 
 async fn describe(req: Request) -> Response {
+    let claims = req
+        .extensions()
+        .get::<guard::Verified>()
+        .map(|v| v.0.clone());
     let (parts, body) = req.into_parts();
     let headers: BTreeMap<String, String> = parts
         .headers
@@ -299,6 +321,173 @@ async fn describe(req: Request) -> Response {
             "port": std::env::var("PORT").ok(),
             "hub_origin": std::env::var("PARACHUTE_HUB_ORIGIN").ok(),
         },
+        "claims": claims,
     });
     axum::Json(description).into_response()
+}
+
+/// `--require-bearer`: hub tokens checked the way the original's token library checks them.
+mod guard {
+    use axum::extract::Request;
+    use axum::http::{StatusCode, header};
+    use axum::middleware::Next;
+    use axum::response::{IntoResponse, Response};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jwt_simple::prelude::*;
+    use serde_json::Value;
+
+    /// The claims of an accepted token, for the route to echo.
+    #[derive(Clone)]
+    pub struct Verified(pub Value);
+
+    /// A refusal: the library's error code and a sentence.
+    struct Refusal(&'static str, String);
+
+    impl IntoResponse for Refusal {
+        fn into_response(self) -> Response {
+            let body =
+                serde_json::json!({"error": "invalid_token", "code": self.0, "message": self.1});
+            (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+        }
+    }
+
+    pub async fn require_bearer(mut req: Request, next: Next) -> Response {
+        if req.uri().path() == "/health" {
+            return next.run(req).await;
+        }
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string);
+        let Some(token) = token else {
+            return Refusal("shape", "no bearer token".into()).into_response();
+        };
+        match verify(&token).await {
+            Ok(claims) => {
+                req.extensions_mut().insert(Verified(claims));
+                next.run(req).await
+            }
+            Err(refusal) => refusal.into_response(),
+        }
+    }
+
+    /// The origin tokens must come from, and where its documents are fetched.
+    fn origins() -> (String, String) {
+        let issuer = std::env::var("PARACHUTE_HUB_ORIGIN")
+            .ok()
+            .map(|o| o.trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| "http://127.0.0.1:1939".into());
+        let fetch_from = std::env::var("TEST_MODULE_HUB_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| issuer.clone());
+        (issuer, fetch_from)
+    }
+
+    async fn fetch(url: &str) -> Result<(u16, Value), String> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = client
+            .get(url)
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let body = resp.json::<Value>().await.map_err(|e| e.to_string())?;
+        Ok((status, body))
+    }
+
+    async fn verify(token: &str) -> Result<Value, Refusal> {
+        let (issuer, base) = origins();
+        let kid = Token::decode_metadata(token)
+            .map_err(|e| Refusal("signature", e.to_string()))?
+            .key_id()
+            .map(str::to_string)
+            .ok_or_else(|| Refusal("kid", "the token names no key".into()))?;
+        let jwks = match fetch(&format!("{base}/.well-known/jwks.json")).await {
+            Ok((200, body)) => body,
+            Ok((status, _)) => return Err(Refusal("jwks", format!("JWKS answered {status}"))),
+            Err(e) => return Err(Refusal("jwks", e)),
+        };
+        let key = jwks["keys"]
+            .as_array()
+            .ok_or_else(|| Refusal("jwks", "the JWKS has no keys array".into()))?
+            .iter()
+            .find(|k| k["kid"] == kid.as_str() && k["kty"] == "RSA")
+            .ok_or_else(|| Refusal("kid", format!("no key {kid} in the JWKS")))?;
+        let part = |name: &str| {
+            key[name]
+                .as_str()
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+                .ok_or_else(|| Refusal("jwks", format!("key {kid} has no usable {name}")))
+        };
+        let public = RS256PublicKey::from_components(&part("n")?, &part("e")?)
+            .map_err(|e| Refusal("jwks", e.to_string()))?;
+        let options = VerificationOptions {
+            allowed_issuers: Some(HashSet::from_strings(&[issuer.as_str()])),
+            time_tolerance: Some(Duration::from_secs(0)),
+            ..Default::default()
+        };
+        let claims = public
+            .verify_token::<Value>(token, Some(options))
+            .map_err(|e| {
+                let text = e.to_string();
+                let code = if text.contains("issuer") {
+                    "issuer"
+                } else if text.contains("expired") {
+                    "expired"
+                } else {
+                    "signature"
+                };
+                Refusal(code, format!("{text} (expected issuer {issuer})"))
+            })?;
+        if claims.subject.as_deref().is_none_or(str::is_empty) {
+            return Err(Refusal("shape", "no sub claim".into()));
+        }
+        let Some(jti) = claims.jwt_id.clone().filter(|j| !j.is_empty()) else {
+            return Err(Refusal("shape", "no jti claim".into()));
+        };
+        let revoked = match fetch(&format!("{base}/.well-known/parachute-revocation.json")).await {
+            Ok((200, body)) => body["jtis"]
+                .as_array()
+                .filter(|list| list.iter().all(Value::is_string))
+                .cloned()
+                .ok_or_else(|| {
+                    Refusal(
+                        "revocation_unavailable",
+                        format!("the revocation list has no jtis array of strings: {body}"),
+                    )
+                })?,
+            Ok((status, _)) => {
+                return Err(Refusal(
+                    "revocation_unavailable",
+                    format!("the revocation list answered {status}"),
+                ));
+            }
+            Err(e) => return Err(Refusal("revocation_unavailable", e)),
+        };
+        if revoked.iter().any(|j| j == jti.as_str()) {
+            return Err(Refusal("revoked", format!("jti {jti} is revoked")));
+        }
+        let mut out = claims.custom.clone();
+        if let Value::Object(map) = &mut out {
+            map.insert("iss".into(), Value::from(claims.issuer.clone()));
+            map.insert("sub".into(), Value::from(claims.subject.clone()));
+            map.insert("jti".into(), Value::from(jti));
+            let aud = claims.audiences.clone().map(|a| a.into_set());
+            map.insert(
+                "aud".into(),
+                serde_json::to_value(aud).unwrap_or(Value::Null),
+            );
+        }
+        Ok(out)
+    }
 }

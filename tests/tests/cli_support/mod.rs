@@ -87,17 +87,20 @@ impl CliEnv {
         finish(self.command(args).spawn().expect("spawn parachute"), args)
     }
 
-    /// Runs `parachute <args>` with `input` on standard input.
+    /// Runs `parachute <args>` with `input` on standard input (a run that refuses before
+    /// reading its input may close it first: that is not a failure of the write).
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
         let mut cmd = self.command(args);
         cmd.stdin(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn parachute");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        let written = child.stdin.take().unwrap().write_all(input.as_bytes());
+        if let Err(e) = written {
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "writing stdin: {e}"
+            );
+        }
         finish(child, args)
     }
 

@@ -688,3 +688,112 @@ services: Array<StatusRow>,
  * 1 when any row is unhealthy, else 0.
  */
 exit_code: number, };
+
+export type IssuerSource = "settings" | "env" | "exposure" | "request";
+
+export type HubOriginSetting = { 
+/**
+ * The stored setting, or `null` when none is stored.
+ */
+hub_origin: string | null, 
+/**
+ * The issuer tokens minted for this request carry (the rule applied to it).
+ */
+resolved_issuer: string, 
+/**
+ * Where [`HubOriginSetting::resolved_issuer`] came from.
+ */
+source: IssuerSource, };
+
+export type HubOriginUpdate = { 
+/**
+ * The new origin, or `null` to clear it.
+ */
+hub_origin: string | null, };
+
+export type HubOriginAnswer = { 
+/**
+ * The setting now stored (`null`: cleared).
+ */
+hub_origin: string | null, 
+/**
+ * Ours: the issuer tokens minted for this request now carry.
+ */
+resolved_issuer: string | null, 
+/**
+ * Ours: where that issuer comes from now.
+ */
+source: IssuerSource | null, 
+/**
+ * Ours: what modules are told as `PARACHUTE_HUB_ORIGIN` from now on (`null`: nothing, a
+ * module keeps its own `.env` value or default).
+ */
+module_origin: string | null, 
+/**
+ * Ours: modules restarted so they run with the new origin.
+ */
+restarted: Array<string>, 
+/**
+ * Ours: whether `operator.token` was re-issued under the new issuer.
+ */
+operator_token_reissued: boolean, 
+/**
+ * Ours: what could not be done (a module that would not restart, a `.env` that could not
+ * be written), each with the command that fixes it.
+ */
+warnings: Array<string>, };
+
+export type RevocationList = { 
+/**
+ * When the list was made (ISO-8601, UTC, milliseconds).
+ */
+generated_at: string, 
+/**
+ * The revoked `jti`s.
+ */
+jtis: Array<string>, };
+
+export type MintTokenRequest = { 
+/**
+ * Space-separated scopes to mint.
+ */
+scope: string, 
+/**
+ * `aud`; inferred from the scopes when absent (`vault:<n>:<verb>` → `vault.<n>`, else the
+ * first scope's service, else `hub`).
+ */
+audience?: string | null, 
+/**
+ * Lifetime in seconds (default 90 days, at most 365 days).
+ */
+expires_in?: number | null, 
+/**
+ * `sub`; the bearer's own when absent.
+ */
+subject?: string | null, 
+/**
+ * Fine-grained constraints (a JSON object) carried as the `permissions` claim.
+ */
+permissions?: Record<string, unknown> | null, };
+
+export type MintedTokenAnswer = { 
+/**
+ * Its `jti` (what `revoke-token` takes).
+ */
+jti: string, 
+/**
+ * The compact JWT.
+ */
+token: string, 
+/**
+ * Its expiry (ISO-8601).
+ */
+expires_at: string, 
+/**
+ * Its scopes, space-separated.
+ */
+scope: string, 
+/**
+ * The `permissions` claim, when one was given.
+ */
+permissions?: Record<string, unknown> | null, };

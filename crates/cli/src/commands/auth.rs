@@ -1,24 +1,25 @@
-//! `parachute auth …`: the operator token, signing keys, module tokens and the admin account.
+//! `parachute auth …`: the operator token, signing keys, module tokens and accounts.
 //!
 //! Every verb works on `hub.db` directly (shared safely with a running hub through SQLite
-//! WAL), so they work whether or not the hub is up. Tokens are minted for the hub origin the
-//! CLI sees ([`parachute_client::client_origin`]). Secrets are never printed, except the token
-//! `mint-token` exists to print (alone on stdout, so it pipes cleanly).
+//! WAL), so they work whether or not the hub is up. Tokens are minted for the issuer the one
+//! issuer rule gives ([`issuer`]: the `hub_origin` setting, else the environment's origin, else
+//! the exposed origin, else loopback), the origin the hub tells its modules. Secrets are never
+//! printed, except the token `mint-token` exists to print (alone on stdout, so it pipes
+//! cleanly).
 
+mod accounts;
+mod mint;
 mod password;
 
-use std::time::Duration;
-
 use parachute_auth::operator::{OperatorScopeSet, mint_operator};
-use parachute_auth::tokens::MINT_MAX_TTL;
-use parachute_auth::{AdminChange, HubDb, MintRequest, is_operator_only_scope};
+use parachute_auth::{HubDb, ResolvedIssuer};
 use parachute_home::Home;
 
 use crate::args::AuthCommand;
 use crate::commands::hub_access;
 
-/// Default lifetime of `mint-token` tokens.
-const MINT_DEFAULT_TTL: Duration = parachute_auth::tokens::MINT_DEFAULT_TTL;
+pub use mint::{parse_scopes, parse_ttl};
+
 /// The scope an operator token needs to mint or revoke other tokens.
 const AUTH_SCOPE: &str = "parachute:host:auth";
 
@@ -31,15 +32,39 @@ pub fn run(command: &AuthCommand) -> i32 {
         AuthCommand::MintToken {
             scope,
             aud,
+            ephemeral,
+            expires_in,
             ttl,
             sub,
-        } => mint_token(&home, scope, aud, ttl.as_deref(), sub.as_deref()),
+            permissions,
+        } => mint::mint_token(
+            &home,
+            &mint::MintFlags {
+                scope,
+                aud: aud.as_deref(),
+                ephemeral: *ephemeral,
+                expires_in: *expires_in,
+                ttl: ttl.as_deref(),
+                sub: sub.as_deref(),
+                permissions: permissions.as_ref(),
+            },
+        ),
         AuthCommand::RevokeToken { jti } => revoke_token(&home, jti),
         AuthCommand::SetPassword {
             username,
+            password,
             password_stdin,
-        } => set_password(&home, username.as_deref(), *password_stdin),
-        AuthCommand::ListUsers => list_users(&home),
+            allow_multi,
+        } => accounts::set_password(
+            &home,
+            &accounts::PasswordFlags {
+                username: username.as_deref(),
+                password: password.as_deref(),
+                password_stdin: *password_stdin,
+                allow_multi: *allow_multi,
+            },
+        ),
+        AuthCommand::ListUsers => accounts::list_users(&home),
     });
     match result {
         Ok(()) => 0,
@@ -65,8 +90,13 @@ fn open_db(home: &Home) -> Result<HubDb, String> {
     HubDb::open(&home.hub_db()).map_err(|e| e.to_string())
 }
 
-fn origin(home: &Home) -> Result<String, String> {
-    parachute_client::client_origin(home, None).map_err(|e| e.to_string())
+/// The issuer tokens minted by this CLI carry: the issuer rule over the `hub_origin` setting
+/// in `db`, this process's environment (`PARACHUTE_HUB_ORIGIN`, `RENDER_EXTERNAL_URL`,
+/// `FLY_APP_NAME`), the exposed origin and the hub's loopback origin.
+pub fn issuer(home: &Home, db: &HubDb) -> Result<ResolvedIssuer, String> {
+    let env = parachute_auth::env_origin_from(|var| std::env::var(var).ok())
+        .map_err(|e| format!("{e} (or unset it)"))?;
+    parachute_client::mint_issuer(home, db, env.as_deref()).map_err(|e| e.to_string())
 }
 
 fn rotate_operator(home: &Home, set: OperatorScopeSet) -> Result<(), String> {
@@ -77,7 +107,7 @@ fn rotate_operator(home: &Home, set: OperatorScopeSet) -> Result<(), String> {
                 .into(),
         );
     };
-    let issuer = origin(home)?;
+    let issuer = issuer(home, &db)?.origin;
     let issued =
         mint_operator(&db, set, &issuer, &home.operator_token()).map_err(|e| e.to_string())?;
     println!("Minted a new operator token.");
@@ -102,65 +132,6 @@ fn rotate_key(home: &Home) -> Result<(), String> {
         "Tokens signed with the previous key stay valid for 24 hours: /.well-known/jwks.json keeps publishing it until then."
     );
     Ok(())
-}
-
-/// Parses a lifetime: `90d`, `12h`, `15m`, `30s`, or plain seconds.
-pub fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (digits, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
-        _ => (text, 's'),
-    };
-    let n: u64 = digits.parse().map_err(|_| {
-        format!(
-            "--ttl {text:?} is not a lifetime; use a number with d, h, m or s, e.g. 30d, 12h, 15m"
-        )
-    })?;
-    let secs = match unit {
-        'd' => n.checked_mul(86_400),
-        'h' => n.checked_mul(3_600),
-        'm' => n.checked_mul(60),
-        's' => Some(n),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        format!("--ttl {text:?} is not a lifetime; use d, h, m or s, e.g. 30d, 12h, 15m")
-    })?;
-    let ttl = Duration::from_secs(secs);
-    if ttl.is_zero() {
-        return Err("--ttl must be longer than zero".into());
-    }
-    if ttl > MINT_MAX_TTL {
-        return Err(format!(
-            "--ttl {text} is longer than the {} days a minted token may live; pick a shorter lifetime",
-            MINT_MAX_TTL.as_secs() / 86_400
-        ));
-    }
-    Ok(ttl)
-}
-
-/// The scopes of `--scope`: separated by spaces or commas.
-pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
-    let scopes: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if scopes.is_empty() {
-        return Err("--scope needs at least one scope, e.g. --scope vault:default:read".into());
-    }
-    let blocked: Vec<&str> = scopes
-        .iter()
-        .map(String::as_str)
-        .filter(|s| is_operator_only_scope(s))
-        .collect();
-    if !blocked.is_empty() {
-        return Err(format!(
-            "{} can only be carried by the operator token; mint that with `parachute auth rotate-operator --scope-set …` instead",
-            blocked.join(", ")
-        ));
-    }
-    Ok(scopes)
 }
 
 /// Validates the operator token (renewing it inside its last 7 days) and checks it may manage
@@ -194,37 +165,10 @@ fn authorize_operator(home: &Home, db: &HubDb, issuer: &str) -> Result<String, S
         .ok_or_else(|| "the operator token has no subject; run `parachute auth rotate-operator` to mint a fresh one".to_string())
 }
 
-fn mint_token(
-    home: &Home,
-    scope: &str,
-    aud: &str,
-    ttl: Option<&str>,
-    sub: Option<&str>,
-) -> Result<(), String> {
-    let scopes = parse_scopes(scope)?;
-    let ttl = ttl.map(parse_ttl).transpose()?.unwrap_or(MINT_DEFAULT_TTL);
-    let aud = aud.trim();
-    if aud.is_empty() {
-        return Err("--aud must not be empty, e.g. --aud vault.default".into());
-    }
-    let issuer = origin(home)?;
-    let db = open_db(home)?;
-    let operator_sub = authorize_operator(home, &db, &issuer)?;
-    let sub = sub
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(&operator_sub);
-    let minted = db
-        .mint(&MintRequest::cli(sub, scopes, aud, &issuer, ttl))
-        .map_err(|e| e.to_string())?;
-    println!("{}", minted.token);
-    Ok(())
-}
-
 fn revoke_token(home: &Home, jti: &str) -> Result<(), String> {
     let jti = jti.trim();
-    let issuer = origin(home)?;
     let db = open_db(home)?;
+    let issuer = issuer(home, &db)?.origin;
     authorize_operator(home, &db, &issuer)?;
     let Some(record) = db.token_record(jti).map_err(|e| e.to_string())? else {
         return Err(format!(
@@ -250,108 +194,15 @@ fn revoke_token(home: &Home, jti: &str) -> Result<(), String> {
         record.scopes.join(" ")
     };
     println!("Revoked token {jti} (subject {who}, scopes {scopes}).");
-    println!("Modules that fetch /.well-known/parachute-revocation.json stop accepting it.");
-    Ok(())
-}
-
-fn set_password(home: &Home, username: Option<&str>, from_stdin: bool) -> Result<(), String> {
-    let db = open_db(home)?;
-    let existing = db.first_user().map_err(|e| e.to_string())?;
-    let username = username
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_string)
-        .or_else(|| existing.as_ref().map(|u| u.username.clone()))
-        .unwrap_or_else(|| "admin".to_string());
-    let secret = if from_stdin {
-        password::read_stdin()?
-    } else {
-        password::prompt_twice(&username)?
-    };
-    let change = db
-        .create_or_reset_admin(&username, secret.expose())
-        .map_err(|e| e.to_string())?;
-    drop(secret);
-    match &change {
-        AdminChange::Created(user) => println!("Created the hub admin \"{}\".", user.username),
-        AdminChange::PasswordReset(user) => {
-            println!("Changed the password of \"{}\".", user.username)
-        }
-    }
-    match origin(home).and_then(|issuer| {
-        mint_operator(
-            &db,
-            OperatorScopeSet::Admin,
-            &issuer,
-            &home.operator_token(),
-        )
-        .map_err(|e| e.to_string())
-    }) {
-        Ok(issued) => println!(
-            "Wrote a fresh operator token to {} (mode 0600).",
-            issued.path.display()
-        ),
-        Err(e) => eprintln!(
-            "warning: could not write the operator token ({e}); run `parachute auth rotate-operator` once that is fixed"
-        ),
-    }
-    Ok(())
-}
-
-fn list_users(home: &Home) -> Result<(), String> {
-    let db = open_db(home)?;
-    let users = db.list_users().map_err(|e| e.to_string())?;
-    if users.is_empty() {
-        println!("(no hub users yet — `parachute auth set-password` creates the admin)");
-        return Ok(());
-    }
-    let width = users
-        .iter()
-        .map(|u| u.username.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("USERNAME".len());
-    let id_width = users.iter().map(|u| u.id.len()).max().unwrap_or(0).max(2);
-    println!("{:<width$}  {:<id_width$}  CREATED", "USERNAME", "ID");
-    for u in users {
-        println!(
-            "{:<width$}  {:<id_width$}  {}",
-            u.username, u.id, u.created_at
-        );
-    }
+    println!(
+        "Modules that poll /.well-known/parachute-revocation.json stop accepting it within a minute."
+    );
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lifetimes_parse_with_units() {
-        assert_eq!(parse_ttl("30d").unwrap(), Duration::from_secs(30 * 86_400));
-        assert_eq!(parse_ttl("12h").unwrap(), Duration::from_secs(12 * 3_600));
-        assert_eq!(parse_ttl("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_ttl("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_ttl("45S").unwrap(), Duration::from_secs(45));
-        for bad in ["", "d", "10w", "-5m", "0h", "400d", "99999999999999999999d"] {
-            assert!(parse_ttl(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn scopes_split_on_spaces_and_commas_and_refuse_operator_scopes() {
-        assert_eq!(
-            parse_scopes("vault:default:read, vault:default:write scribe:transcribe").unwrap(),
-            vec![
-                "vault:default:read",
-                "vault:default:write",
-                "scribe:transcribe"
-            ]
-        );
-        assert!(parse_scopes(" , ").is_err());
-        let err = parse_scopes("vault:default:read parachute:host:admin").unwrap_err();
-        assert!(err.contains("parachute:host:admin"), "{err}");
-    }
 
     #[test]
     fn scope_sets_parse_into_the_auth_crates_type_or_name_the_choices() {

@@ -248,7 +248,7 @@ impl Init<'_> {
                 return false;
             }
         }
-        let issuer = self.issuer();
+        let issuer = self.issuer(&db);
         match mint_operator(&db, OperatorScopeSet::Admin, &issuer, &path) {
             Ok(_) => {
                 self.io.say(&format!(
@@ -266,12 +266,28 @@ impl Init<'_> {
         }
     }
 
-    /// The issuer an operator token gets: the exposed origin, else the loopback origin.
-    fn issuer(&self) -> String {
-        match expose_state::read(&self.env.home) {
-            Ok(Some(state)) => parachute_expose::advertised_origin(&state),
-            _ => format!("http://127.0.0.1:{}", self.env.port()),
+    /// The issuer an operator token gets: the one issuer rule (setting, environment,
+    /// exposure), else the loopback origin of the port `init` brought the hub up on.
+    fn issuer(&self, db: &HubDb) -> String {
+        let loopback = format!("http://127.0.0.1:{}", self.env.port());
+        let env = parachute_auth::env_origin_from(|var| std::env::var(var).ok())
+            .ok()
+            .flatten();
+        let setting = db
+            .setting(parachute_auth::SETTING_HUB_ORIGIN)
+            .ok()
+            .flatten();
+        let exposure = expose_state::read(&self.env.home)
+            .ok()
+            .flatten()
+            .map(|state| parachute_expose::advertised_origin(&state));
+        parachute_auth::IssuerLayers {
+            setting: setting.as_deref(),
+            env: env.as_deref(),
+            exposure: exposure.as_deref(),
         }
+        .resolve(&loopback)
+        .origin
     }
 
     /// Reports or sets up exposure. Returns the active exposure (if any) and whether anything

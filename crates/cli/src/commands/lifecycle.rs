@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn error_lines_name_the_code_or_the_fix() {
-        let install = "curl … /api/modules/vault/install";
+        let install = "parachute install vault";
         let not_installed = ModuleOpError::NotInstalled {
             short: "vault".into(),
             next: NextStep::InstallModule {

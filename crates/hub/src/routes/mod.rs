@@ -14,6 +14,8 @@ pub mod proof;
 pub mod proxy;
 pub mod ready;
 pub mod security;
+pub mod settings;
+pub mod tokens;
 pub mod wellknown;
 
 use axum::Router;
@@ -27,15 +29,17 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", any(health::health))
         .route("/api/ready", get(ready::ready).head(ready::ready))
-        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route("/.well-known/jwks.json", any(wellknown::jwks))
         .route("/.well-known/parachute.json", any(discovery::discovery))
         .route(
             "/.well-known/parachute-revocation.json",
-            get(wellknown::revocations),
+            any(wellknown::revocations),
         )
         .route(proof::PATH, get(proof::proof))
         .route("/api/events", get(events::events))
         .merge(modules::router())
+        .merge(settings::router())
+        .merge(tokens::router())
         // The hub's own routes only: proxied module answers pass through untouched.
         .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.

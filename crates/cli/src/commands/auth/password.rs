@@ -1,5 +1,5 @@
 //! Reading a password: from standard input (`--password-stdin`) or typed twice at the terminal
-//! with echo turned off.
+//! with echo turned off (`--password <pw>` is taken as given by the caller).
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::os::fd::AsFd;
@@ -13,6 +13,12 @@ impl Secret {
     /// The password text.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Secret(text)
     }
 }
 
@@ -57,7 +63,7 @@ fn strip_line_ending(mut text: String) -> String {
 pub fn prompt_twice(username: &str) -> Result<Secret, String> {
     if !std::io::stdin().is_terminal() {
         return Err(
-            "standard input is not a terminal, so the password cannot be typed; pipe it in with --password-stdin (e.g. `printf '%s' \"$PW\" | parachute auth set-password --password-stdin`)"
+            "standard input is not a terminal, so the password cannot be typed; give it with --password <pw>, or pipe it in with --password-stdin (e.g. `printf '%s' \"$PW\" | parachute auth set-password --password-stdin`)"
                 .into(),
         );
     }

@@ -7,16 +7,18 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use parachute_protocol::HubInfo;
 
-use crate::auth::{SCOPE_HOST_ADMIN, require_scope};
+use crate::auth::{SCOPE_HOST_ADMIN, require_scope_rfc6750};
 use crate::error::ApiError;
 use crate::state::{AppState, HUB_VERSION};
 
 /// `{version, started_at, uptime_ms, source, executable, pid, port, modules, …}` (scope
-/// `parachute:host:admin`). `source` is `container` under `PARACHUTE_HOME=/parachute`, else
-/// what the embedding front end says (`binary`, `desktop`); the container build facts come
-/// from the configuration, as in the original.
+/// `parachute:host:admin`; refusals in RFC 6750's `invalid_token` dialect with a
+/// `WWW-Authenticate` challenge, as the original's admin routes answer). `source` is
+/// `container` under `PARACHUTE_HOME=/parachute`, else what the embedding front end says
+/// (`binary`, `desktop`); the container build facts come from the configuration, as in the
+/// original.
 pub async fn hub(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    require_scope(&state, &headers, SCOPE_HOST_ADMIN)?;
+    require_scope_rfc6750(&state, &headers, SCOPE_HOST_ADMIN)?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(hub_info(&state)),
