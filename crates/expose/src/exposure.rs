@@ -32,6 +32,10 @@ pub struct ExposeConfig {
     pub stop_grace: Duration,
     /// Receives report lines as they are produced (the CLI prints them at once).
     pub progress: Option<Progress>,
+    /// The caller's runtime, for the loopback calls to the hub (module restarts). `None`: a
+    /// small one is made for the call. Calls must come from outside async code (a blocking
+    /// thread, `spawn_blocking`): the API blocks.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 impl ExposeConfig {
@@ -43,6 +47,7 @@ impl ExposeConfig {
             connector_appear_timeout: Duration::from_secs(15),
             stop_grace: Duration::from_secs(5),
             progress: None,
+            runtime: None,
         }
     }
 }
@@ -127,6 +132,7 @@ impl Exposure {
         };
         report.restarts = origin::propagate(
             &self.home,
+            self.config.runtime.as_ref(),
             self.hub_port()?,
             &OriginChange::Up {
                 origin: report.hub_origin.clone(),
@@ -153,6 +159,7 @@ impl Exposure {
         };
         origin::propagate(
             &self.home,
+            self.config.runtime.as_ref(),
             port,
             &OriginChange::Off {
                 removed: served_origins(prior),
@@ -184,6 +191,7 @@ impl Exposure {
                 .map(|s| advertised_origin(&s));
             origin::propagate(
                 &self.home,
+                self.config.runtime.as_ref(),
                 self.hub_port()?,
                 &OriginChange::Off {
                     removed: removed.origins,

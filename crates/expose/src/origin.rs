@@ -41,6 +41,7 @@ pub(crate) enum OriginChange {
 /// Runs the whole propagation for `change` and reports what happened to each module.
 pub(crate) fn propagate(
     home: &Home,
+    runtime: Option<&tokio::runtime::Handle>,
     hub_port: u16,
     change: &OriginChange,
     log: &mut Log,
@@ -71,7 +72,7 @@ pub(crate) fn propagate(
         .into_iter()
         .filter(|s| installed.contains(s))
         .collect();
-    let outcomes = restart(home, &to_restart);
+    let outcomes = restart(home, runtime, &to_restart);
     for outcome in &outcomes {
         match outcome {
             RestartOutcome::Restarted { short } => match target {
@@ -224,33 +225,49 @@ fn heal_token_off(
     }
 }
 
-/// Restarts `shorts` through the running hub (a private runtime on its own thread, so callers
-/// inside or outside an async runtime are both fine).
-fn restart(home: &Home, shorts: &[String]) -> Vec<RestartOutcome> {
+/// Restarts `shorts` through the running hub. The exposure API is blocking, and callers come
+/// from every kind of thread: a plain thread (the CLI) gets a small runtime for the call; a
+/// thread of a multi-threaded runtime (the tray's command handlers, `spawn_blocking`) borrows
+/// that runtime, stepping off the async worker first; only a single-threaded runtime, which
+/// cannot be blocked, has the call run on a scoped thread of its own.
+fn restart(
+    home: &Home,
+    runtime: Option<&tokio::runtime::Handle>,
+    shorts: &[String],
+) -> Vec<RestartOutcome> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
     if shorts.is_empty() {
         return Vec::new();
     }
-    let home = home.clone();
-    let shorts = shorts.to_vec();
-    let fallback = shorts.clone();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(runtime.block_on(restart_async(&home, &shorts)))
-    })
-    .join()
-    .unwrap_or_else(|_| Err("the restart thread panicked".into()))
-    .unwrap_or_else(|detail| {
-        fallback
-            .into_iter()
+    let on_own_runtime = || match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(own) => own.block_on(restart_async(home, shorts)),
+        Err(e) => shorts
+            .iter()
             .map(|short| RestartOutcome::Failed {
-                short,
-                detail: detail.clone(),
+                short: short.clone(),
+                detail: format!("cannot start the async runtime: {e}"),
             })
-            .collect()
-    })
+            .collect(),
+    };
+    let current = Handle::try_current().ok();
+    match (runtime.cloned(), current) {
+        (_, Some(here)) if here.runtime_flavor() == RuntimeFlavor::CurrentThread => {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(on_own_runtime)
+                    .join()
+                    .unwrap_or_else(|_| Vec::new())
+            })
+        }
+        (_, Some(here)) => {
+            tokio::task::block_in_place(|| here.block_on(restart_async(home, shorts)))
+        }
+        (Some(given), None) => given.block_on(restart_async(home, shorts)),
+        (None, None) => on_own_runtime(),
+    }
 }
 
 async fn restart_async(home: &Home, shorts: &[String]) -> Vec<RestartOutcome> {
