@@ -52,7 +52,7 @@ use std::sync::Arc;
 use parachute_os::CommandRunner;
 use parachute_unit::ManagedUnit;
 
-pub use config::{DEFAULT_FEED_URL, Hold, RELEASE_PUBLIC_KEY, UpgradeConfig};
+pub use config::{DEFAULT_FEED_URL, Hold, RELEASE_PUBLIC_KEY, UpgradeConfig, UpgradeSettings};
 pub use error::UpgradeError;
 pub use launch::HelperLaunch;
 pub use mode::Redeploy;

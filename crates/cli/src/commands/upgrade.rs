@@ -77,9 +77,12 @@ pub fn run(args: &UpgradeArgs) -> i32 {
     }
 }
 
-/// The upgrader for this home, configured from the environment.
+/// The upgrader for this home, configured from the environment (read here, once).
 fn upgrader(home: &Home) -> Result<Upgrader, String> {
-    let config = UpgradeConfig::from_env(home.clone(), parachute_hub::HUB_VERSION)
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = UpgradeConfig::from_vars(home.clone(), parachute_hub::HUB_VERSION, &vars)
         .map_err(|e| e.to_string())?;
     let units = hub_access::unit_manager()?;
     let runner = Arc::new(parachute_os::SystemRunner::from_env());
