@@ -297,7 +297,10 @@ mod tests {
         let err = UnitEnv::from_lookup(|k| (k == UNIT_SCOPE_ENV).then(|| "both".to_string()))
             .unwrap_err()
             .to_string();
-        assert!(err.contains(UNIT_SCOPE_ENV) && err.contains("both"), "{err}");
+        assert!(
+            err.contains(UNIT_SCOPE_ENV) && err.contains("both"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -112,7 +112,8 @@ impl UpgradeSettings {
                 env::UPDATE_URL
             ))
         })?;
-        crate::fetch::check_url(&parsed)?;
+        crate::fetch::check_url(&parsed)
+            .map_err(|e| UpgradeError::Config(format!("{}: {e}", env::UPDATE_URL)))?;
         let public_key = get(env::UPDATE_PUBKEY).unwrap_or_else(|| RELEASE_PUBLIC_KEY.into());
         crate::signature::TrustedKey::parse(&public_key)
             .map_err(|e| UpgradeError::Config(format!("{}: {e}", env::UPDATE_PUBKEY)))?;
@@ -235,7 +236,12 @@ impl UpgradeConfig {
         current_version: &str,
         vars: &[(String, String)],
     ) -> Result<Self, UpgradeError> {
-        Self::new(home, current_version, UpgradeSettings::from_vars(vars)?, None)
+        Self::new(
+            home,
+            current_version,
+            UpgradeSettings::from_vars(vars)?,
+            None,
+        )
     }
 }
 
@@ -341,7 +347,10 @@ mod tests {
                 .unwrap();
         assert_eq!(bound.hub_port, 3000);
         let unbound = UpgradeConfig::new(Home::at(home.path()), "0.1.0", settings, None).unwrap();
-        assert_eq!(unbound.hub_port, 2000, "no hub.port: the environment's PORT");
+        assert_eq!(
+            unbound.hub_port, 2000,
+            "no hub.port: the environment's PORT"
+        );
     }
 
     #[test]

@@ -46,5 +46,6 @@ pub fn hub_info(state: &AppState) -> HubInfo {
         container_build_time: build.build_time.clone(),
         render_commit: container.then(|| build.render_commit.clone()).flatten(),
         render_branch: container.then(|| build.render_branch.clone()).flatten(),
+        update: Some(state.upgrades().update()),
     }
 }
