@@ -43,6 +43,6 @@ pub use settings::{HubOriginAnswer, HubOriginSetting, HubOriginUpdate, IssuerSou
 pub use status::{RowState, StatusHub, StatusReport, StatusRow};
 pub use tokens::{MintTokenRequest, MintedTokenAnswer, RevocationList};
 pub use upgrade::{
-    HubUpdate, HubUpgradeAccepted, HubUpgradeProgress, HubUpgradeStatus, RedeployAdvice,
-    UpgradeMode, UpgradePhase, UpgradeRestart,
+    HubUpdate, HubUpgradeAccepted, HubUpgradeProgress, HubUpgradeStatus, ModuleUpgradeRequest,
+    RedeployAdvice, UpgradeMode, UpgradePhase, UpgradeRestart,
 };

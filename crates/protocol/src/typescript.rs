@@ -44,6 +44,7 @@ pub fn definitions() -> String {
         HubUpgradeAccepted::decl(),
         HubUpgradeStatus::decl(),
         HubUpgradeProgress::decl(),
+        ModuleUpgradeRequest::decl(),
         HubInfo::decl(),
         ExposureLayer::decl(),
         TunnelSummary::decl(),

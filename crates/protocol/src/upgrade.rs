@@ -217,6 +217,20 @@ pub struct HubUpgradeProgress {
     pub reason: Option<String>,
 }
 
+/// `POST /api/modules/{short}/upgrade` body (every member optional; an empty body is `{}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ModuleUpgradeRequest {
+    /// The dist-tag to install from (else the pinned or stored install channel, else the
+    /// channel of the installed version: `-rc.N` follows `rc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub channel: Option<Channel>,
+    /// Install even when the channel's version is older than the installed one (the hub
+    /// reads an absent member as `false`).
+    #[serde(default)]
+    pub allow_downgrade: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -598,6 +598,18 @@ message: string | null,
  */
 reason: string | null, };
 
+export type ModuleUpgradeRequest = { 
+/**
+ * The dist-tag to install from (else the pinned or stored install channel, else the
+ * channel of the installed version: `-rc.N` follows `rc`).
+ */
+channel?: Channel, 
+/**
+ * Install even when the channel's version is older than the installed one (the hub
+ * reads an absent member as `false`).
+ */
+allow_downgrade: boolean, };
+
 export type HubInfo = { 
 /**
  * The hub's version.
