@@ -16,7 +16,8 @@ use crate::state::{AppState, HUB_VERSION};
 /// `WWW-Authenticate` challenge, as the original's admin routes answer). `source` is
 /// `container` under `PARACHUTE_HOME=/parachute`, else what the embedding front end says
 /// (`binary`, `desktop`); the container build facts come from the configuration, as in the
-/// original.
+/// original. `update` is the last check of the release feed (never fetched to answer this;
+/// see [`crate::upgrade`]).
 pub async fn hub(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require_scope_rfc6750(&state, &headers, SCOPE_HOST_ADMIN)?;
     Ok((
