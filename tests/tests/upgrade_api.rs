@@ -63,7 +63,7 @@ fn give_the_unit(s: &UpgradeStand, env: &[(String, String)]) {
     let path = environ
         .split('\0')
         .filter_map(|kv| kv.strip_prefix("PATH="))
-        .last()
+        .next_back()
         .unwrap_or_default();
     assert_eq!(path, s.stand.fakes.path_env(), "the hub's PATH");
 }
@@ -88,10 +88,10 @@ fn follow_events(port: u16, token: &str) -> Arc<Mutex<Vec<Value>>> {
         let _ = connected.send(response.status().as_u16());
         for line in std::io::BufReader::new(response).lines() {
             let Ok(line) = line else { return };
-            if let Some(data) = line.strip_prefix("data:") {
-                if let Ok(value) = serde_json::from_str::<Value>(data.trim()) {
-                    sink.lock().unwrap().push(value);
-                }
+            if let Some(data) = line.strip_prefix("data:")
+                && let Ok(value) = serde_json::from_str::<Value>(data.trim())
+            {
+                sink.lock().unwrap().push(value);
             }
         }
     });
