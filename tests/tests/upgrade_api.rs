@@ -11,7 +11,6 @@
 mod migrate_support;
 mod upgrade_support;
 
-use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,35 +69,22 @@ fn give_the_unit(s: &UpgradeStand, env: &[(String, String)]) {
 
 /// Reads `/api/events` on a thread until the stream ends; the `data` of every event.
 fn follow_events(port: u16, token: &str) -> Arc<Mutex<Vec<Value>>> {
+    let auth = bearer(token);
+    let mut stream = parachute_tests::sse::SseStream::open(
+        port,
+        "/api/events",
+        &[("authorization", auth.as_str())],
+        None,
+    )
+    .expect("GET /api/events");
+    assert_eq!(stream.status, 200, "GET /api/events");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let auth = bearer(token);
-    let (connected, ready) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(600))
-            .no_proxy()
-            .build()
-            .unwrap();
-        let response = client
-            .get(format!("http://127.0.0.1:{port}/api/events"))
-            .header("authorization", auth)
-            .send()
-            .expect("GET /api/events");
-        let _ = connected.send(response.status().as_u16());
-        for line in std::io::BufReader::new(response).lines() {
-            let Ok(line) = line else { return };
-            if let Some(data) = line.strip_prefix("data:")
-                && let Ok(value) = serde_json::from_str::<Value>(data.trim())
-            {
-                sink.lock().unwrap().push(value);
-            }
+        while let Some(event) = stream.next_event() {
+            sink.lock().unwrap().push(event.data);
         }
     });
-    let status = ready
-        .recv_timeout(Duration::from_secs(30))
-        .expect("/api/events answered");
-    assert_eq!(status, 200, "GET /api/events");
     seen
 }
 

@@ -26,7 +26,7 @@ use parachute_protocol::HubUpgradeAccepted;
 use parachute_upgrade::{Channel, StartRequest, UpgradeError, UpgradeStatus};
 use serde_json::Value;
 
-use crate::auth::{SCOPE_HOST_ADMIN, require_scope};
+use crate::auth::{SCOPE_HOST_ADMIN, require_scope_rfc6750};
 use crate::error::ApiError;
 use crate::routes::modules::install::invalid_channel;
 use crate::routes::modules::method_not_allowed;
@@ -205,43 +205,11 @@ where
 }
 
 /// Checks for an admin bearer: `None` when it is there, else the refusal in the original's
-/// admin-route dialect (RFC 6750). A local helper: `/api/hub` is getting the same dialect,
-/// and the two should share it.
+/// admin-route dialect (RFC 6750, as `GET /api/hub` answers).
 fn admin_refusal(state: &AppState, headers: &HeaderMap) -> Option<Response> {
-    require_scope(state, headers, SCOPE_HOST_ADMIN)
+    require_scope_rfc6750(state, headers, SCOPE_HOST_ADMIN)
         .err()
-        .map(bearer_refusal)
-}
-
-/// `401 invalid_token` / `403 insufficient_scope` with `WWW-Authenticate: Bearer error="…",
-/// error_description="…"`; any other failure (the database) as it is.
-pub fn bearer_refusal(err: ApiError) -> Response {
-    let code = match err.status {
-        StatusCode::UNAUTHORIZED => "invalid_token",
-        StatusCode::FORBIDDEN => "insufficient_scope",
-        _ => return no_store(err.into_response()),
-    };
-    let description: String = err
-        .description
-        .chars()
-        .map(|c| match c {
-            '"' => '\'',
-            c if c == ' ' || c.is_ascii_graphic() => c,
-            _ => '?',
-        })
-        .collect();
-    let challenge = format!("Bearer error=\"{code}\", error_description=\"{description}\"");
-    let mut response = ApiError {
-        error: code.to_string(),
-        ..err
-    }
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    no_store(response)
+        .map(|refusal| no_store(refusal.into_response()))
 }
 
 /// Marks an answer as never to be cached (status and refusals change by the second).
