@@ -238,10 +238,15 @@ fn detach_runs_the_upgrade_as_a_transient_unit_outside_the_hub() {
         Some(hub_pid),
         "the hub was restarted"
     );
-    let log = std::fs::read_to_string(s.stand.home().join("hub/logs/upgrade.log")).unwrap();
-    assert!(
-        log.contains(&format!("operation {op} ended succeeded")),
-        "{log}"
-    );
+    // The helper says how it ended just after recording it: wait for the line (bounded).
+    let log_path = s.stand.home().join("hub/logs/upgrade.log");
+    let ended = format!("operation {op} ended succeeded");
+    let log = wait_for(Duration::from_secs(30), || {
+        std::fs::read_to_string(&log_path)
+            .ok()
+            .filter(|l| l.contains(&ended))
+    })
+    .unwrap_or_else(|| std::fs::read_to_string(&log_path).unwrap_or_default());
+    assert!(log.contains(&ended), "{log}");
     assert!(log.contains("upgrade: restarting:"), "{log}");
 }

@@ -55,6 +55,9 @@ pub struct HubConfig {
     pub module_env: Vec<(String, String)>,
     /// How this hub was built and deployed, for `GET /api/hub`.
     pub build: BuildInfo,
+    /// Self-upgrade and update-check settings (`PARACHUTE_UPDATE_*`, `PARACHUTE_UPGRADE_*`,
+    /// the unit variables).
+    pub upgrade: UpgradeOptions,
     /// Choices that belong to the process embedding the hub.
     pub runtime: RuntimeOptions,
 }
@@ -97,6 +100,25 @@ pub struct BuildInfo {
     pub render_commit: Option<String>,
     /// `RENDER_GIT_BRANCH` in a Render container.
     pub render_branch: Option<String>,
+}
+
+/// The variable that sets how often the hub checks the release feed by itself.
+pub const UPDATE_CHECK_ENV: &str = "PARACHUTE_UPDATE_CHECK_SECS";
+
+/// How often the hub checks the release feed by itself unless told otherwise: once a day.
+pub const DEFAULT_UPDATE_CHECK: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How the hub upgrades itself and learns about new releases.
+#[derive(Debug, Clone)]
+pub struct UpgradeOptions {
+    /// Feed, key, binary, health-gate and lock settings, and the detached helper's environment.
+    pub settings: parachute_upgrade::UpgradeSettings,
+    /// Who runs the hub and which service manager restarts it (`PARACHUTE_UNIT_*`).
+    pub units: parachute_unit::UnitEnv,
+    /// How often the hub checks the feed by itself (`PARACHUTE_UPDATE_CHECK_SECS`, default a
+    /// day; `0` or `off`: never, only when asked). The first check comes one interval (at most
+    /// an hour) after the start, never at the start itself.
+    pub check_interval: Option<Duration>,
 }
 
 /// What the embedding process decides.
@@ -168,6 +190,17 @@ pub enum ConfigError {
         "PARACHUTE_EVENT_CAPACITY must be a positive number of events, got {0:?}; unset it for the default (1024)"
     )]
     BadEventCapacity(String),
+    /// An upgrade setting (`PARACHUTE_UPDATE_*`, `PARACHUTE_UPGRADE_*`) is unusable.
+    #[error("{0}")]
+    Upgrade(#[from] parachute_upgrade::UpgradeError),
+    /// A unit variable (`PARACHUTE_UNIT_*`) is unusable, or no home directory is known.
+    #[error(transparent)]
+    Unit(#[from] parachute_unit::UnitError),
+    /// `PARACHUTE_UPDATE_CHECK_SECS` is not a number of seconds.
+    #[error(
+        "PARACHUTE_UPDATE_CHECK_SECS={0:?} is not a number of seconds; give e.g. 86400 for a daily check, or 0 (or off) to check only when asked"
+    )]
+    BadUpdateCheck(String),
     /// Only one of the two seed-admin variables is set.
     #[error(
         "PARACHUTE_INITIAL_ADMIN_USERNAME and PARACHUTE_INITIAL_ADMIN_PASSWORD go together: set both to create the first admin, or neither"
@@ -254,6 +287,11 @@ impl HubConfig {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| ConfigError::BadEventCapacity(raw.to_string()))?;
         }
+        let upgrade = UpgradeOptions {
+            settings: parachute_upgrade::UpgradeSettings::from_vars(&vars)?,
+            units: parachute_unit::UnitEnv::from_lookup(|k| get(k).map(str::to_string))?,
+            check_interval: parse_update_check(get(UPDATE_CHECK_ENV))?,
+        };
         let module_env = vars
             .iter()
             .filter(|(k, _)| !HUB_ONLY_ENV.contains(&k.as_str()))
@@ -270,8 +308,24 @@ impl HubConfig {
             tools,
             module_env,
             build,
+            upgrade,
             runtime,
         })
+    }
+}
+
+/// `PARACHUTE_UPDATE_CHECK_SECS`: unset → a day; `0`/`off` → never; else that many seconds.
+fn parse_update_check(raw: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = raw.map(str::trim) else {
+        return Ok(Some(DEFAULT_UPDATE_CHECK));
+    };
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match raw.parse::<u64>() {
+        Ok(0) => Ok(None),
+        Ok(secs) => Ok(Some(Duration::from_secs(secs))),
+        Err(_) => Err(ConfigError::BadUpdateCheck(raw.to_string())),
     }
 }
 
@@ -373,6 +427,44 @@ mod tests {
         }
         let err = cfg(&[("PARACHUTE_INITIAL_ADMIN_USERNAME", "admin")]).unwrap_err();
         assert!(matches!(err, ConfigError::HalfSeedAdmin), "{err}");
+    }
+
+    #[test]
+    fn upgrade_settings_are_read_here_and_bad_ones_refused() {
+        let c = cfg(&[
+            ("PARACHUTE_UPDATE_URL", "http://127.0.0.1:9/feed/"),
+            ("PARACHUTE_UPGRADE_GATE_SECS", "5"),
+            ("PARACHUTE_UNIT_MANAGER", "none"),
+            ("PARACHUTE_UPDATE_CHECK_SECS", "off"),
+        ])
+        .unwrap();
+        assert_eq!(c.upgrade.settings.feed_url, "http://127.0.0.1:9/feed");
+        assert_eq!(c.upgrade.settings.gate_timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.upgrade.units.manager_override,
+            Some(parachute_unit::ManagerKind::None)
+        );
+        assert_eq!(c.upgrade.check_interval, None);
+        assert_eq!(
+            cfg(&[]).unwrap().upgrade.check_interval,
+            Some(DEFAULT_UPDATE_CHECK)
+        );
+        assert_eq!(
+            cfg(&[("PARACHUTE_UPDATE_CHECK_SECS", "60")])
+                .unwrap()
+                .upgrade
+                .check_interval,
+            Some(Duration::from_secs(60))
+        );
+        for (var, value) in [
+            ("PARACHUTE_UPDATE_URL", "http://releases.example.org"),
+            ("PARACHUTE_UPGRADE_LOCK_TTL_SECS", "forever"),
+            ("PARACHUTE_UNIT_SCOPE", "global"),
+            ("PARACHUTE_UPDATE_CHECK_SECS", "daily"),
+        ] {
+            let err = cfg(&[(var, value)]).unwrap_err().to_string();
+            assert!(err.contains(var), "{var}: {err}");
+        }
     }
 
     #[test]

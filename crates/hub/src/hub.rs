@@ -13,8 +13,9 @@
 //! 2. Emits `listening`, then boots every `services.json` row off the accept path, emitting
 //!    `boot_progress` as rows are handed to the supervisor.
 //! 3. Forwards module state changes and crash loops from the supervisor, and watches
-//!    `services.json` / `expose-state.json` / `cloudflared-state.json` for changes made by
-//!    other processes, as events.
+//!    `services.json` / `expose-state.json` / `cloudflared-state.json` /
+//!    `hub-upgrade-status.json` for changes made by other processes, as events; checks the
+//!    release feed on its interval (see [`crate::upgrade`]).
 //! 4. When `shutdown` resolves or [`HubHandle::shutdown`] is called: emits `stopping`, stops
 //!    accepting, gives open connections [`crate::config::RuntimeOptions::connection_grace`],
 //!    stops every module (group SIGTERM, grace, SIGKILL), removes `hub/run/hub.port` if it is
@@ -161,6 +162,7 @@ impl Hub {
             admin: state.admin_state(),
         });
         crate::watch::spawn(state.clone());
+        crate::upgrade::spawn_checks(state.clone());
         tokio::spawn(forward_supervisor_events(state.clone()));
         let booting = tokio::spawn(boot_modules(state.clone(), home_mark));
         let result = finish_or_give_up(

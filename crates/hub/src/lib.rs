@@ -19,10 +19,13 @@ pub mod routes;
 pub mod serve;
 pub mod service;
 pub mod state;
+pub mod upgrade;
 pub mod watch;
 pub mod wire;
 
-pub use config::{ConfigError, DEFAULT_PORT, HubConfig, RuntimeOptions, SeedAdmin, ToolPaths};
+pub use config::{
+    ConfigError, DEFAULT_PORT, HubConfig, RuntimeOptions, SeedAdmin, ToolPaths, UpgradeOptions,
+};
 pub use events::{EventBus, Subscription};
 pub use hub::{Hub, HubHandle};
 pub use serve::ServeError;

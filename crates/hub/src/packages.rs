@@ -114,6 +114,9 @@ pub fn output_tail(output: &CommandOutput, lines: usize) -> String {
 const BUN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// How long one `npm view` may run.
 const NPM_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long `npm view <pkg>@<tag> version` may take for an upgrade's downgrade guard (a
+/// registry that does not answer skips the guard, as in the original).
+const NPM_VERSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `GET /api/modules` waits for a registry answer before answering without it (the
 /// lookup keeps running and fills the cache for the next request).
 const LATEST_WAIT: Duration = Duration::from_millis(1500);
@@ -260,6 +263,33 @@ impl Packages {
         }
     }
 
+    /// `npm view <package>@<channel> version`: the version that tag points at now, `None` when
+    /// npm is missing, fails or prints nothing (an unpublished tag). Blocks.
+    pub fn registry_version(&self, package: &str, channel: Channel) -> Option<String> {
+        let spec = format!("{package}@{}", channel.as_str());
+        let output = self.inner.runner.run_with_timeout(
+            "npm",
+            &["view", &spec, "version"],
+            NPM_VERSION_TIMEOUT,
+        );
+        match output {
+            Ok(out) if out.success() => out
+                .stdout
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty())
+                .map(str::to_string),
+            Ok(out) => {
+                tracing::info!(%spec, detail = %out.failure_detail(), "npm view failed; no downgrade guard");
+                None
+            }
+            Err(err) => {
+                tracing::info!(%spec, %err, "npm view could not run; no downgrade guard");
+                None
+            }
+        }
+    }
+
     fn npm_dist_tag(&self, package: &str, channel: Channel) -> Option<String> {
         let args = ["view", package, "dist-tags", "--json"];
         let output = self
@@ -341,6 +371,32 @@ mod tests {
             runner.calls.load(Ordering::SeqCst),
             1,
             "served from the cache"
+        );
+    }
+
+    #[test]
+    fn the_registry_version_is_the_last_line_npm_prints() {
+        let answer = |stdout: &str, code: i32| {
+            let runner = Arc::new(Counting {
+                calls: AtomicUsize::new(0),
+                out: CommandOutput {
+                    code: Some(code),
+                    stdout: stdout.into(),
+                    stderr: String::new(),
+                },
+            });
+            Packages::new(runner, Vec::new()).registry_version("@openparachute/vault", Channel::Rc)
+        };
+        assert_eq!(answer("1.3.0-rc.1\n", 0).as_deref(), Some("1.3.0-rc.1"));
+        assert_eq!(
+            answer("npm notice chatty\n1.2.0\n\n", 0).as_deref(),
+            Some("1.2.0")
+        );
+        assert_eq!(answer("", 0), None, "a tag nobody published");
+        assert_eq!(
+            answer("1.2.0\n", 1),
+            None,
+            "a failed lookup skips the guard"
         );
     }
 

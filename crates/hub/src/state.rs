@@ -59,6 +59,8 @@ struct Inner {
     hosts: Arc<HostGuard>,
     /// Every change, fanned out to subscribers.
     events: EventBus,
+    /// The hub's self-upgrade: upgrader, update checks, progress events.
+    upgrades: Arc<crate::upgrade::HubUpgrades>,
     /// Becomes `true` once the hub has been asked to stop. Long-lived responses (log follow
     /// streams, event streams) watch it: the server waits for open responses before the
     /// modules are stopped, so they must end by themselves. A watch, not a signal handler per
@@ -93,6 +95,13 @@ impl AppState {
             config.tools.bun_global_roots.clone(),
         );
         let events = EventBus::new(config.runtime.event_capacity);
+        let upgrades = crate::upgrade::HubUpgrades::new(
+            config,
+            port,
+            Arc::new(parachute_os::SystemRunner::with_search_path(
+                config.tools.search_path.clone(),
+            )),
+        );
         Self {
             inner: Arc::new(Inner {
                 home,
@@ -111,6 +120,7 @@ impl AppState {
                 proxy,
                 hosts: Arc::new(HostGuard::new(config.allowed_hosts.clone())),
                 events,
+                upgrades: Arc::new(upgrades),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -128,6 +138,11 @@ impl AppState {
     /// The module operations registry.
     pub fn operations(&self) -> &Operations {
         &self.inner.operations
+    }
+
+    /// The hub's self-upgrade machinery.
+    pub fn upgrades(&self) -> &crate::upgrade::HubUpgrades {
+        &self.inner.upgrades
     }
 
     /// The package-manager runner.

@@ -1,5 +1,6 @@
-//! Watching the files other processes write: `services.json` (the CLI, modules) and the
-//! exposure state files (`parachute expose …`), so their changes reach subscribers as events.
+//! Watching the files other processes write: `services.json` (the CLI, modules), the
+//! exposure state files (`parachute expose …`) and the hub upgrade's status (the detached
+//! upgrade helper), so their changes reach subscribers as events.
 //!
 //! One inotify watch on the home directory itself (not recursive): every writer replaces these
 //! files by renaming a temp file over them, which the directory watch sees as the final name
@@ -72,6 +73,8 @@ enum Watched {
     Services,
     /// `expose-state.json` or `cloudflared-state.json`.
     Exposure,
+    /// `hub-upgrade-status.json` (the hub, its detached upgrade helper, the CLI).
+    UpgradeStatus,
 }
 
 fn classify(home: &Home, path: &Path) -> Option<Watched> {
@@ -79,6 +82,8 @@ fn classify(home: &Home, path: &Path) -> Option<Watched> {
         Some(Watched::Services)
     } else if path == home.expose_state() || path == home.cloudflared_state() {
         Some(Watched::Exposure)
+    } else if path == home.hub_upgrade_status() {
+        Some(Watched::UpgradeStatus)
     } else {
         None
     }
@@ -137,6 +142,9 @@ pub fn spawn(state: AppState) {
                     last_names = names.clone();
                     state.emit(HubEvent::ServicesChanged { modules: names });
                 }
+            }
+            if touched.contains(&Watched::UpgradeStatus) {
+                state.upgrades().status_changed(&state);
             }
             if touched.contains(&Watched::Exposure) {
                 let exposure = exposure_snapshot(&home);

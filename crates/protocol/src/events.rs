@@ -9,6 +9,7 @@ use crate::hub::{AdminState, BootProgress};
 use crate::module::{ExitInfo, ModuleState};
 use crate::modules_list::Channel;
 use crate::operation::Operation;
+use crate::upgrade::{HubUpdate, HubUpgradeProgress};
 
 /// Something that changed in the hub, at the place it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -76,6 +77,17 @@ pub enum HubEvent {
         #[serde(default)]
         hub_origin: Option<String>,
     },
+    /// A hub self-upgrade moved on (a new phase, download progress, its end), whoever runs it:
+    /// read from `hub-upgrade-status.json`, so the detached helper's progress shows too.
+    HubUpgrade {
+        /// The upgrade as it stands now.
+        upgrade: HubUpgradeProgress,
+    },
+    /// The release feed was checked: whether a newer hub is offered now.
+    UpdateChecked {
+        /// The answer.
+        update: HubUpdate,
+    },
     /// Something a person should know about that is not a state change (a skipped
     /// `services.json` row, a boot step); the CLI prints these as `[<source>] <message>`.
     Notice {
@@ -110,6 +122,8 @@ impl HubEvent {
             Self::ExposureChanged { .. } => "exposure_changed",
             Self::ChannelChanged { .. } => "channel_changed",
             Self::HubOriginChanged { .. } => "hub_origin_changed",
+            Self::HubUpgrade { .. } => "hub_upgrade",
+            Self::UpdateChecked { .. } => "update_checked",
             Self::Notice { .. } => "notice",
             Self::Lagged { .. } => "lagged",
             Self::Stopping => "stopping",

@@ -5,6 +5,7 @@ use ts_rs::TS;
 
 use crate::exposure::ExposureSnapshot;
 use crate::module::ModuleState;
+use crate::upgrade::HubUpdate;
 
 /// `GET /health`: `{"status":"ok","service":"parachute-hub","version":…}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -115,6 +116,10 @@ pub struct HubInfo {
     /// Render's branch, in a Render container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render_branch: Option<String>,
+    /// Ours: whether a newer hub is offered, from the last check of the release feed (the
+    /// hub never fetches the feed to answer this; `POST /api/hub/upgrade/check` asks now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<HubUpdate>,
 }
 
 /// Everything a front end shows about a running hub, at one instant.

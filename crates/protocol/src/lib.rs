@@ -27,6 +27,7 @@ pub mod settings;
 pub mod status;
 pub mod tokens;
 pub mod typescript;
+pub mod upgrade;
 
 pub use error::ErrorBody;
 pub use events::{EventEnvelope, HubEvent};
@@ -41,3 +42,7 @@ pub use operation::{Operation, OperationAccepted, OperationKind, OperationStatus
 pub use settings::{HubOriginAnswer, HubOriginSetting, HubOriginUpdate, IssuerSource};
 pub use status::{RowState, StatusHub, StatusReport, StatusRow};
 pub use tokens::{MintTokenRequest, MintedTokenAnswer, RevocationList};
+pub use upgrade::{
+    HubUpdate, HubUpgradeAccepted, HubUpgradeProgress, HubUpgradeStatus, ModuleUpgradeRequest,
+    RedeployAdvice, UpgradeMode, UpgradePhase, UpgradeRestart,
+};

@@ -134,11 +134,18 @@ impl UnitEnv {
     /// the passwd entry), plus `PARACHUTE_UNIT_DIR`, `PARACHUTE_UNIT_SCOPE` and
     /// `PARACHUTE_UNIT_MANAGER` (see the crate docs).
     pub fn from_process() -> Result<Self, UnitError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// [`UnitEnv::from_process`] with the variables taken from `lookup` instead of the
+    /// process environment (an entry point that read the environment once, such as the hub's
+    /// configuration); the uid and passwd entry are still this process's.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, UnitError> {
         let uid = nix::unistd::getuid().as_raw();
         let passwd = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
             .ok()
             .flatten();
-        let var = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
+        let var = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
         let user_name = var("USER")
             .or_else(|| var("LOGNAME"))
             .or_else(|| passwd.as_ref().map(|p| p.name.clone()))
@@ -265,6 +272,35 @@ mod tests {
             PathBuf::from("/home/alice/Library/LaunchAgents")
         );
         assert_eq!(e.scope(ManagerKind::None), None);
+    }
+
+    #[test]
+    fn variables_come_from_the_lookup_and_bad_ones_are_named() {
+        let vars = [
+            ("USER", "bob"),
+            ("HOME", "/home/bob"),
+            (UNIT_DIR_ENV, "/tmp/u"),
+            (UNIT_SCOPE_ENV, "user"),
+            (UNIT_MANAGER_ENV, "none"),
+        ];
+        let lookup = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let e = UnitEnv::from_lookup(lookup).unwrap();
+        assert_eq!(e.user_name, "bob");
+        assert_eq!(e.home_dir, PathBuf::from("/home/bob"));
+        assert_eq!(e.unit_dir_override, Some(PathBuf::from("/tmp/u")));
+        assert_eq!(e.scope_override, Some(ScopeOverride::User));
+        assert_eq!(e.manager_override, Some(ManagerKind::None));
+        let err = UnitEnv::from_lookup(|k| (k == UNIT_SCOPE_ENV).then(|| "both".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(UNIT_SCOPE_ENV) && err.contains("both"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Everything an upgrade needs to know, read once at the entry point.
+//! Everything an upgrade needs to know, read once at the entry point: the hub's
+//! `HubConfig::from_vars` and the CLI's `upgrade` verb pass their environment to
+//! [`UpgradeSettings::from_vars`]; nothing in this crate reads the process environment.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
@@ -57,6 +59,106 @@ pub struct Hold {
     pub duration: Duration,
 }
 
+/// The upgrade settings an entry point reads from its environment, once: everything about an
+/// upgrade that does not depend on which home or hub it is for. The hub keeps them in its
+/// `HubConfig`; the CLI reads them when a verb starts.
+#[derive(Debug, Clone)]
+pub struct UpgradeSettings {
+    /// Feed base URL (no trailing slash).
+    pub feed_url: String,
+    /// The minisign public key releases must verify with.
+    pub public_key: String,
+    /// The binary to replace (`None`: the running executable).
+    pub binary: Option<PathBuf>,
+    /// How long the restarted hub has to prove itself.
+    pub gate_timeout: Duration,
+    /// How long an in-flight lock lasts without progress.
+    pub lock_ttl: Duration,
+    /// The largest artifact accepted.
+    pub max_download_bytes: u64,
+    /// Optional pause for drills and tests.
+    pub hold: Option<Hold>,
+    /// `PORT` of this environment: the hub's port when `hub/run/hub.port` is absent.
+    pub port: u16,
+    /// The variables a detached helper is started with (see [`crate::launch::forwarded_env`]:
+    /// no secrets).
+    pub helper_env: Vec<(String, String)>,
+}
+
+impl UpgradeSettings {
+    /// The settings from `vars` (the whole environment of the entry point, or a test's list).
+    pub fn from_vars(vars: &[(String, String)]) -> Result<Self, UpgradeError> {
+        let lookup = |k: &str| {
+            vars.iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Self::parse(lookup, crate::launch::forwarded_env(vars.iter().cloned()))
+    }
+
+    fn parse(
+        get: impl Fn(&str) -> Option<String>,
+        helper_env: Vec<(String, String)>,
+    ) -> Result<Self, UpgradeError> {
+        let feed_url = get(env::UPDATE_URL)
+            .unwrap_or_else(|| DEFAULT_FEED_URL.to_string())
+            .trim_end_matches('/')
+            .to_string();
+        let parsed = reqwest::Url::parse(&feed_url).map_err(|e| {
+            UpgradeError::Config(format!(
+                "{} is not a URL ({e}): {feed_url:?}",
+                env::UPDATE_URL
+            ))
+        })?;
+        crate::fetch::check_url(&parsed)
+            .map_err(|e| UpgradeError::Config(format!("{}: {e}", env::UPDATE_URL)))?;
+        let public_key = get(env::UPDATE_PUBKEY).unwrap_or_else(|| RELEASE_PUBLIC_KEY.into());
+        crate::signature::TrustedKey::parse(&public_key)
+            .map_err(|e| UpgradeError::Config(format!("{}: {e}", env::UPDATE_PUBKEY)))?;
+        let binary = get(env::BINARY).map(PathBuf::from);
+        if let Some(binary) = binary.as_ref().filter(|b| !b.is_absolute()) {
+            return Err(UpgradeError::Config(format!(
+                "{} must be an absolute path, got {}",
+                env::BINARY,
+                binary.display()
+            )));
+        }
+        let secs = |key: &str, default: u64| -> Result<Duration, UpgradeError> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(text) => parse_secs(&text).ok_or_else(|| {
+                    UpgradeError::Config(format!("{key} must be a number of seconds, got {text:?}"))
+                }),
+            }
+        };
+        let max_download_bytes = match get(env::MAX_BYTES) {
+            None => 512 * 1024 * 1024,
+            Some(text) => text.parse().map_err(|_| {
+                UpgradeError::Config(format!(
+                    "{} must be a byte count, got {text:?}",
+                    env::MAX_BYTES
+                ))
+            })?,
+        };
+        let hold = get(env::HOLD).map(|text| parse_hold(&text)).transpose()?;
+        let port = parachute_home::parse_port(get("PORT").as_deref())
+            .map_err(|e| UpgradeError::Config(e.to_string()))?;
+        Ok(Self {
+            feed_url,
+            public_key,
+            binary,
+            gate_timeout: secs(env::GATE_SECS, 120)?,
+            lock_ttl: secs(env::LOCK_TTL_SECS, 900)?,
+            max_download_bytes,
+            hold,
+            port,
+            helper_env,
+        })
+    }
+}
+
 /// The settings of one upgrade run.
 #[derive(Debug, Clone)]
 pub struct UpgradeConfig {
@@ -84,91 +186,62 @@ pub struct UpgradeConfig {
     pub max_download_bytes: u64,
     /// Optional pause for drills and tests.
     pub hold: Option<Hold>,
+    /// The variables a detached helper is started with.
+    pub helper_env: Vec<(String, String)>,
 }
 
 impl UpgradeConfig {
-    /// The configuration from the process environment.
-    pub fn from_env(home: Home, current_version: &str) -> Result<Self, UpgradeError> {
-        Self::from_lookup(home, current_version, |k| std::env::var(k).ok())
-    }
-
-    /// The configuration from `lookup` (the environment, or a test's map).
-    pub fn from_lookup(
+    /// The configuration for `home` from `settings`, for a hub answering on `hub_port` (the
+    /// hub passes the port it bound; `None`: the port `hub/run/hub.port` records, else the
+    /// settings' `PORT`).
+    pub fn new(
         home: Home,
         current_version: &str,
-        lookup: impl Fn(&str) -> Option<String>,
+        settings: UpgradeSettings,
+        hub_port: Option<u16>,
     ) -> Result<Self, UpgradeError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let feed_url = get(env::UPDATE_URL)
-            .unwrap_or_else(|| DEFAULT_FEED_URL.to_string())
-            .trim_end_matches('/')
-            .to_string();
-        let parsed = reqwest::Url::parse(&feed_url).map_err(|e| {
-            UpgradeError::Config(format!(
-                "{} is not a URL ({e}): {feed_url:?}",
-                env::UPDATE_URL
-            ))
-        })?;
-        crate::fetch::check_url(&parsed)?;
-        let public_key = get(env::UPDATE_PUBKEY).unwrap_or_else(|| RELEASE_PUBLIC_KEY.into());
-        crate::signature::TrustedKey::parse(&public_key)
-            .map_err(|e| UpgradeError::Config(format!("{}: {e}", env::UPDATE_PUBKEY)))?;
-        let binary = match get(env::BINARY) {
-            Some(path) => PathBuf::from(path),
+        let binary = match settings.binary {
+            Some(path) => path,
             None => running_executable()?,
         };
-        if !binary.is_absolute() {
-            return Err(UpgradeError::Config(format!(
-                "{} must be an absolute path, got {}",
-                env::BINARY,
-                binary.display()
-            )));
-        }
-        let secs = |key: &str, default: u64| -> Result<Duration, UpgradeError> {
-            match get(key) {
-                None => Ok(Duration::from_secs(default)),
-                Some(text) => parse_secs(&text).ok_or_else(|| {
-                    UpgradeError::Config(format!("{key} must be a number of seconds, got {text:?}"))
-                }),
-            }
-        };
-        let max_download_bytes = match get(env::MAX_BYTES) {
-            None => 512 * 1024 * 1024,
-            Some(text) => text.parse().map_err(|_| {
-                UpgradeError::Config(format!(
-                    "{} must be a byte count, got {text:?}",
-                    env::MAX_BYTES
-                ))
-            })?,
-        };
-        let hold = get(env::HOLD).map(|text| parse_hold(&text)).transpose()?;
-        // The port the running hub wrote; without one (no hub right now), the `PORT` this
-        // environment would start it on.
-        let recorded = parachute_home::hub_port::read(&home)
-            .map_err(|e| UpgradeError::Config(e.to_string()))?;
-        let hub_port = match recorded {
+        let hub_port = match hub_port {
             Some(port) => port,
-            None => parachute_home::parse_port(get("PORT").as_deref())
-                .map_err(|e| UpgradeError::Config(e.to_string()))?,
+            // The port the running hub wrote; without one (no hub right now), the `PORT` this
+            // environment would start it on.
+            None => parachute_home::hub_port::read(&home)
+                .map_err(|e| UpgradeError::Config(e.to_string()))?
+                .unwrap_or(settings.port),
         };
         Ok(Self {
             hub_port,
             home,
-            feed_url,
-            public_key,
+            feed_url: settings.feed_url,
+            public_key: settings.public_key,
             binary,
             current_version: current_version.to_string(),
             platform: this_platform(),
-            gate_timeout: secs(env::GATE_SECS, 120)?,
-            lock_ttl: secs(env::LOCK_TTL_SECS, 900)?,
+            gate_timeout: settings.gate_timeout,
+            lock_ttl: settings.lock_ttl,
             checkin_timeout: Duration::from_secs(60),
-            max_download_bytes,
-            hold,
+            max_download_bytes: settings.max_download_bytes,
+            hold: settings.hold,
+            helper_env: settings.helper_env,
         })
+    }
+
+    /// [`UpgradeSettings::from_vars`] then [`UpgradeConfig::new`] for whatever hub serves
+    /// `home` (the CLI's way).
+    pub fn from_vars(
+        home: Home,
+        current_version: &str,
+        vars: &[(String, String)],
+    ) -> Result<Self, UpgradeError> {
+        Self::new(
+            home,
+            current_version,
+            UpgradeSettings::from_vars(vars)?,
+            None,
+        )
     }
 }
 
@@ -207,14 +280,13 @@ fn parse_hold(text: &str) -> Result<Hold, UpgradeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<UpgradeConfig, UpgradeError> {
-        let map: HashMap<String, String> = vars
+        let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        UpgradeConfig::from_lookup(Home::at("/tmp/none"), "0.1.0", |k| map.get(k).cloned())
+        UpgradeConfig::from_vars(Home::at("/tmp/none"), "0.1.0", &vars)
     }
 
     #[test]
@@ -248,6 +320,36 @@ mod tests {
                 phase: Phase::Verifying,
                 duration: Duration::from_secs(30)
             })
+        );
+    }
+
+    #[test]
+    fn the_hub_passes_its_port_and_the_helper_gets_no_secret() {
+        let vars: Vec<(String, String)> = [
+            ("PORT", "2000"),
+            ("PARACHUTE_HOME", "/h"),
+            ("PARACHUTE_INITIAL_ADMIN_PASSWORD", "hunter2"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .to_vec();
+        let settings = UpgradeSettings::from_vars(&vars).unwrap();
+        assert_eq!(settings.port, 2000);
+        let keys: Vec<&str> = settings
+            .helper_env
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(keys, ["PARACHUTE_HOME", "PATH", "PORT"]);
+        let home = tempfile::tempdir().unwrap();
+        let bound =
+            UpgradeConfig::new(Home::at(home.path()), "0.1.0", settings.clone(), Some(3000))
+                .unwrap();
+        assert_eq!(bound.hub_port, 3000);
+        let unbound = UpgradeConfig::new(Home::at(home.path()), "0.1.0", settings, None).unwrap();
+        assert_eq!(
+            unbound.hub_port, 2000,
+            "no hub.port: the environment's PORT"
         );
     }
 

@@ -86,8 +86,9 @@ pub fn systemd_run_args(
     args
 }
 
-/// Starts the helper for `operation_id`: a transient systemd unit when the hub runs under a
-/// systemd unit, else a detached process. Its output goes to `hub/logs/upgrade.log`.
+/// Starts the helper for `operation_id`: a transient systemd unit (with `helper_env` as its
+/// environment) when the hub runs under a systemd unit, else a detached process that inherits
+/// this process's environment. Its output goes to `hub/logs/upgrade.log`.
 pub fn launch(
     runner: &dyn CommandRunner,
     units: &ManagedUnit,
@@ -95,6 +96,7 @@ pub fn launch(
     home: &Home,
     exe: &Path,
     operation_id: &str,
+    helper_env: &[(String, String)],
 ) -> Result<HelperLaunch, UpgradeError> {
     let log = home.hub_dir().join("logs/upgrade.log");
     if let Some(dir) = log.parent() {
@@ -106,8 +108,7 @@ pub fn launch(
     };
     if let Some(scope) = systemd_scope {
         let flags = scope.systemctl_flags();
-        let env = forwarded_env(std::env::vars());
-        let args = systemd_run_args(flags, operation_id, exe, &log, &env);
+        let args = systemd_run_args(flags, operation_id, exe, &log, helper_env);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = runner
             .run_with_timeout("systemd-run", &refs, Duration::from_secs(30))

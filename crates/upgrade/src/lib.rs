@@ -19,14 +19,24 @@
 //! 3. **status** ([`Upgrader::status`]): the status file, after resolving an operation whose
 //!    upgrader died or whose lock expired ([`resolve`]).
 //!
-//! # For the hub's routes
+//! # Configuration
 //!
-//! `POST /api/hub/upgrade` builds an [`Upgrader`] (marked [`Upgrader::inside_hub`]) and calls
-//! [`Upgrader::start_upgrade`]: `Ok(Started)` answers 202 with [`Started`] as JSON; an error
-//! answers [`UpgradeError::http_status`] with `{"error": code(), "error_description": …}`
-//! (409 `upgrade_in_flight` while one runs). `GET /api/hub/upgrade/status` answers
-//! [`Upgrader::status`] (404 `not_found` for `None`). `GET /api/hub` may call
-//! [`Upgrader::check`] (it fetches the feed: cache the answer for a few minutes).
+//! The entry point reads its environment once: [`UpgradeSettings::from_vars`] (the hub's
+//! `HubConfig::from_vars` keeps them; the CLI's `upgrade` verb reads them when it starts), then
+//! [`UpgradeConfig::new`] binds them to a home and a port. Nothing here reads the process
+//! environment.
+//!
+//! # In the hub
+//!
+//! `crates/hub/src/upgrade/` builds one [`Upgrader`] (marked [`Upgrader::inside_hub`]) and
+//! `crates/hub/src/routes/upgrade.rs` mounts it: `POST /api/hub/upgrade` calls
+//! [`Upgrader::start_upgrade`] (202 with [`Started`]; an error answers
+//! [`UpgradeError::http_status`] with `{"error": code(), "error_description": …}`, 409
+//! `upgrade_in_flight` while one runs), `GET /api/hub/upgrade/status` answers
+//! [`Upgrader::status`] (404 `not_found` for `None`), and `POST /api/hub/upgrade/check` calls
+//! [`Upgrader::check`], whose answer `GET /api/hub` shows from then on (it never fetches the
+//! feed itself). The status file the helper writes is watched and becomes `hub_upgrade`
+//! events.
 
 #![warn(missing_docs)]
 
@@ -52,7 +62,7 @@ use std::sync::Arc;
 use parachute_os::CommandRunner;
 use parachute_unit::ManagedUnit;
 
-pub use config::{DEFAULT_FEED_URL, Hold, RELEASE_PUBLIC_KEY, UpgradeConfig};
+pub use config::{DEFAULT_FEED_URL, Hold, RELEASE_PUBLIC_KEY, UpgradeConfig, UpgradeSettings};
 pub use error::UpgradeError;
 pub use launch::HelperLaunch;
 pub use mode::Redeploy;

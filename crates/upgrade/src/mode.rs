@@ -28,7 +28,13 @@ pub struct Redeploy {
 }
 
 /// Decides whether `binary` is replaced in place; `Err` carries the redeploy answer.
-pub fn in_place(runner: &dyn CommandRunner, home: &Home, binary: &Path) -> Result<(), Redeploy> {
+/// `user` names the account the upgrade runs as, for the message about an unwritable directory.
+pub fn in_place(
+    runner: &dyn CommandRunner,
+    home: &Home,
+    binary: &Path,
+    user: &str,
+) -> Result<(), Redeploy> {
     let real = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
     if let Some(package) = dpkg_owner(runner, &real).or_else(|| dpkg_owner(runner, binary)) {
         return Err(Redeploy {
@@ -52,7 +58,7 @@ pub fn in_place(runner: &dyn CommandRunner, home: &Home, binary: &Path) -> Resul
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
     if !writable(&dir) {
-        let user = std::env::var("USER").unwrap_or_else(|_| "this user".into());
+        let user = if user.is_empty() { "this user" } else { user };
         return Err(Redeploy {
             reason: format!(
                 "{} is in {}, which {user} cannot write",
@@ -167,7 +173,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path());
         let owned = Path::new("/usr/bin/dpkg");
-        let answer = in_place(&runner, &home, owned).unwrap_err();
+        let answer = in_place(&runner, &home, owned, "alice").unwrap_err();
         assert!(answer.reason.contains("Debian package dpkg"), "{answer:?}");
         assert!(
             answer
@@ -178,14 +184,14 @@ mod tests {
         // A file nobody packaged, in a directory we can write, is replaced in place.
         let mine = dir.path().join("parachute");
         std::fs::write(&mine, "x").unwrap();
-        assert_eq!(in_place(&runner, &home, &mine), Ok(()));
+        assert_eq!(in_place(&runner, &home, &mine, "alice"), Ok(()));
     }
 
     #[test]
     fn a_container_home_is_redeploy_required() {
         let runner = parachute_os::SystemRunner::with_search_path("/nonexistent");
         let home = Home::at("/parachute");
-        let answer = in_place(&runner, &home, Path::new("/tmp/parachute")).unwrap_err();
+        let answer = in_place(&runner, &home, Path::new("/tmp/parachute"), "alice").unwrap_err();
         assert!(answer.reason.contains("container"), "{answer:?}");
     }
 }

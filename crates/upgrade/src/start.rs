@@ -133,6 +133,7 @@ impl Upgrader {
             &self.config.home,
             &exe,
             &started.operation_id,
+            &self.config.helper_env,
         ) {
             Ok(helper) => {
                 tracing::info!(operation = %started.operation_id, ?helper, "upgrade helper started");
@@ -180,7 +181,8 @@ impl Upgrader {
             _ => {}
         }
         let binary = &self.config.binary;
-        let placement = mode::in_place(self.runner.as_ref(), &self.config.home, binary);
+        let user = &self.units.env().user_name;
+        let placement = mode::in_place(self.runner.as_ref(), &self.config.home, binary, user);
         let restart = match &placement {
             Ok(()) => Some(mode::restart_kind(&self.units, binary)?),
             Err(_) => None,

@@ -7,7 +7,8 @@
 //! as `serve`). `bun remove -g <pkg>` deletes both again. Output mimics Bun's.
 //!
 //! Knobs under the state directory (`PARACHUTE_FAKE_STATE`):
-//! - `bun.version`: version every install reports (default `1.0.0`);
+//! - `bun.version`: version every install reports; without it, the version the fake `npm`'s
+//!   `npm.dist-tags.json` gives the requested tag, else `1.0.0`;
 //! - `bun.module-args`: JSON array of extra `test-module` arguments for installed executables;
 //! - `bun.fail`: lines `<verb> <exit> <stderr text>` make `add`/`remove` (`*` = both) fail;
 //! - `bun.hold`: while this file exists, `add` waits (up to 60 s) before doing anything, so a
@@ -89,11 +90,28 @@ fn bin_name(package: &str) -> Option<String> {
         .map(|short| format!("parachute-{short}"))
 }
 
+/// `@scope/name@tag` -> `tag`; no tag -> `latest`.
+fn tag_of(spec: &str) -> &str {
+    match spec.rfind('@') {
+        Some(i) if i > 0 => &spec[i + 1..],
+        _ => "latest",
+    }
+}
+
+/// The version the registry (the fake `npm`'s dist-tags file) gives `package@tag`.
+fn registry_version(state: &Path, package: &str, tag: &str) -> Option<String> {
+    let text = std::fs::read_to_string(state.join("npm.dist-tags.json")).ok()?;
+    let all: serde_json::Value = serde_json::from_str(&text).ok()?;
+    all.get(package)?.get(tag)?.as_str().map(str::to_string)
+}
+
 fn add(state: &Path, root: &Path, spec: &str) {
     let package = package_name(spec);
     let version = std::fs::read_to_string(state.join("bun.version"))
         .map(|v| v.trim().to_string())
-        .unwrap_or_else(|_| "1.0.0".into());
+        .ok()
+        .or_else(|| registry_version(state, package, tag_of(spec)))
+        .unwrap_or_else(|| "1.0.0".into());
     let dir = root.join("install/global/node_modules").join(package);
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = serde_json::json!({"name": package, "version": version});

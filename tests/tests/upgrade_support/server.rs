@@ -1,11 +1,11 @@
 //! A loopback static file server for feeds and artifacts (HTTP/1.1, GET only, one thread per
-//! connection, `Connection: close`). Stops when dropped.
+//! connection, `Connection: close`) that records every path asked for. Stops when dropped.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Serves the files of one directory on `127.0.0.1:<port>`.
 pub struct FileServer {
@@ -15,6 +15,8 @@ pub struct FileServer {
     pub port: u16,
     /// Tells the accept loop to end.
     stop: Arc<AtomicBool>,
+    /// Every request path, oldest first.
+    asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl FileServer {
@@ -25,6 +27,8 @@ impl FileServer {
         let stop = Arc::new(AtomicBool::new(false));
         let root = dir.to_path_buf();
         let flag = stop.clone();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = asked.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if flag.load(Ordering::SeqCst) {
@@ -32,14 +36,26 @@ impl FileServer {
                 }
                 let Ok(conn) = conn else { continue };
                 let root = root.clone();
-                std::thread::spawn(move || answer(conn, &root));
+                let log = log.clone();
+                std::thread::spawn(move || answer(conn, &root, &log));
             }
         });
         Self {
             dir: dir.to_path_buf(),
             port,
             stop,
+            asked,
         }
+    }
+
+    /// Every path asked for so far, oldest first.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap().clone()
+    }
+
+    /// Forgets the paths asked so far.
+    pub fn forget_asked(&self) {
+        self.asked.lock().unwrap().clear();
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -55,7 +71,7 @@ impl Drop for FileServer {
     }
 }
 
-fn answer(conn: std::net::TcpStream, root: &Path) {
+fn answer(conn: std::net::TcpStream, root: &Path, asked: &Mutex<Vec<String>>) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut request = String::new();
     if reader.read_line(&mut request).is_err() {
@@ -70,6 +86,7 @@ fn answer(conn: std::net::TcpStream, root: &Path) {
         }
     }
     let path = request.split_whitespace().nth(1).unwrap_or("/");
+    asked.lock().unwrap().push(path.to_string());
     let name = path.trim_start_matches('/');
     let mut conn = conn;
     let file = (!name.contains("..") && !name.is_empty())

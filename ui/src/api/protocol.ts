@@ -406,6 +406,210 @@ finished: boolean, };
 
 export type AdminState = "exists" | "seeded" | "needs-setup";
 
+export type UpgradePhase = "pending" | "running" | "downloading" | "verifying" | "swapping" | "restarting" | "succeeded" | "failed" | "rolled-back" | "redeploy-required";
+
+export type UpgradeMode = "in-place" | "redeploy-required";
+
+export type UpgradeRestart = "unit" | "manual";
+
+export type HubUpdate = { 
+/**
+ * True when the channel offers a version newer than the running one.
+ */
+available: boolean, 
+/**
+ * The version the channel offers (`null` until a check succeeded).
+ */
+version: string | null, 
+/**
+ * The channel read: the remembered one, else the running version's.
+ */
+channel: Channel, 
+/**
+ * When the feed was last asked (ISO 8601; `null`: never since the hub started).
+ */
+checked_at: string | null, 
+/**
+ * When the offered version was published.
+ */
+pub_date: string | null, 
+/**
+ * Its release notes.
+ */
+notes: string | null, 
+/**
+ * True when the channel offers an older version (only an explicit downgrade installs it).
+ */
+downgrade: boolean, 
+/**
+ * Why the last check failed (the feed unreachable, a bad signature, …).
+ */
+error: string | null, };
+
+export type RedeployAdvice = { 
+/**
+ * Why it cannot upgrade in place.
+ */
+reason: string, 
+/**
+ * What upgrades it.
+ */
+command: string, };
+
+export type HubUpgradeAccepted = { 
+/**
+ * The operation to follow in `GET /api/hub/upgrade/status` and `hub_upgrade` events.
+ */
+operation_id: string, 
+/**
+ * The version it installs.
+ */
+target_version: string, 
+/**
+ * The channel it follows.
+ */
+channel: Channel, 
+/**
+ * In place, or redeploy-required (nothing runs; see `redeploy`).
+ */
+mode: UpgradeMode, 
+/**
+ * The version running now.
+ */
+current_version: string | null, 
+/**
+ * How the new binary gets to run (`null` for redeploy-required).
+ */
+restart: UpgradeRestart | null, 
+/**
+ * Why and how to upgrade a redeploy-required install.
+ */
+redeploy?: RedeployAdvice | null, 
+/**
+ * The release notes.
+ */
+notes?: string | null, };
+
+export type HubUpgradeStatus = { 
+/**
+ * Random id of the operation.
+ */
+operation_id: string, 
+/**
+ * Where it is.
+ */
+phase: UpgradePhase, 
+/**
+ * In place or redeploy.
+ */
+mode: UpgradeMode, 
+/**
+ * The version running when it started.
+ */
+current_version: string, 
+/**
+ * The version it installs (`null` when unknown).
+ */
+target_version: string | null, 
+/**
+ * The channel it follows.
+ */
+channel: Channel, 
+/**
+ * Progress lines for a person, oldest first.
+ */
+log: Array<string>, 
+/**
+ * Why it failed or rolled back.
+ */
+error?: string, 
+/**
+ * When it was accepted (ISO 8601).
+ */
+started_at: string, 
+/**
+ * When it ended.
+ */
+finished_at?: string, 
+/**
+ * Bytes downloaded so far.
+ */
+bytes_done: number, 
+/**
+ * Bytes to download (0 until known).
+ */
+bytes_total: number, 
+/**
+ * Where the previous binary is kept once the swap began.
+ */
+previous_binary: string | null, 
+/**
+ * One sentence on how it ended (or what to do next).
+ */
+reason: string | null, 
+/**
+ * The binary being replaced.
+ */
+binary: string | null, 
+/**
+ * How the new binary gets to run.
+ */
+restart: UpgradeRestart | null, 
+/**
+ * The command that upgrades a redeploy-required install.
+ */
+redeploy_command?: string, 
+/**
+ * When the in-flight lock lapses without progress (`null` once it ended).
+ */
+lock_expires_at: string | null, };
+
+export type HubUpgradeProgress = { 
+/**
+ * The operation.
+ */
+operation_id: string, 
+/**
+ * Where it is now.
+ */
+phase: UpgradePhase, 
+/**
+ * The version running when it started.
+ */
+current_version: string, 
+/**
+ * The version it installs.
+ */
+target_version: string | null, 
+/**
+ * Bytes downloaded so far.
+ */
+bytes_done: number, 
+/**
+ * Bytes to download (0 until known).
+ */
+bytes_total: number, 
+/**
+ * The newest progress line.
+ */
+message: string | null, 
+/**
+ * How it ended (terminal phases).
+ */
+reason: string | null, };
+
+export type ModuleUpgradeRequest = { 
+/**
+ * The dist-tag to install from (else the pinned or stored install channel, else the
+ * channel of the installed version: `-rc.N` follows `rc`).
+ */
+channel?: Channel, 
+/**
+ * Install even when the channel's version is older than the installed one (the hub
+ * reads an absent member as `false`).
+ */
+allow_downgrade: boolean, };
+
 export type HubInfo = { 
 /**
  * The hub's version.
@@ -454,7 +658,12 @@ render_commit?: string | null,
 /**
  * Render's branch, in a Render container.
  */
-render_branch?: string | null, };
+render_branch?: string | null, 
+/**
+ * Ours: whether a newer hub is offered, from the last check of the release feed (the
+ * hub never fetches the feed to answer this; `POST /api/hub/upgrade/check` asks now).
+ */
+update?: HubUpdate | null, };
 
 export type ExposureLayer = "tailnet" | "funnel" | "cloudflare";
 
@@ -572,7 +781,15 @@ channel: Channel, } | { "type": "hub_origin_changed",
 /**
  * The new setting.
  */
-hub_origin: string | null, } | { "type": "notice", 
+hub_origin: string | null, } | { "type": "hub_upgrade", 
+/**
+ * The upgrade as it stands now.
+ */
+upgrade: HubUpgradeProgress, } | { "type": "update_checked", 
+/**
+ * The answer.
+ */
+update: HubUpdate, } | { "type": "notice", 
 /**
  * Who says it (`supervisor`, `hub`).
  */

@@ -47,6 +47,10 @@ pub fn run(args: &UpgradeArgs) -> i32 {
         UpgradeChannel::Latest => Channel::Latest,
         UpgradeChannel::Rc => Channel::Rc,
     });
+    let ask = module::ModuleAsk {
+        channel,
+        allow_downgrade: args.allow_downgrade,
+    };
     if target != "hub" && (args.detach || args.status || args.apply.is_some()) {
         eprintln!("✗ --detach, --status and --apply are for the hub upgrade only.");
         return 1;
@@ -58,7 +62,7 @@ pub fn run(args: &UpgradeArgs) -> i32 {
             if args.check {
                 return code;
             }
-            let rest = runtime.block_on(module::upgrade_all(&home, channel));
+            let rest = runtime.block_on(module::upgrade_all(&home, ask));
             if code != 0 { code } else { rest }
         }
         svc => {
@@ -68,18 +72,17 @@ pub fn run(args: &UpgradeArgs) -> i32 {
                 );
                 return 1;
             }
-            runtime.block_on(module::upgrade(
-                &home,
-                &hub_access::module_short(svc),
-                channel,
-            ))
+            runtime.block_on(module::upgrade(&home, &hub_access::module_short(svc), ask))
         }
     }
 }
 
-/// The upgrader for this home, configured from the environment.
+/// The upgrader for this home, configured from the environment (read here, once).
 fn upgrader(home: &Home) -> Result<Upgrader, String> {
-    let config = UpgradeConfig::from_env(home.clone(), parachute_hub::HUB_VERSION)
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = UpgradeConfig::from_vars(home.clone(), parachute_hub::HUB_VERSION, &vars)
         .map_err(|e| e.to_string())?;
     let units = hub_access::unit_manager()?;
     let runner = Arc::new(parachute_os::SystemRunner::from_env());

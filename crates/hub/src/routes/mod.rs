@@ -16,6 +16,7 @@ pub mod ready;
 pub mod security;
 pub mod settings;
 pub mod tokens;
+pub mod upgrade;
 pub mod wellknown;
 
 use axum::Router;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(modules::router())
         .merge(settings::router())
         .merge(tokens::router())
+        .merge(upgrade::router())
         // The hub's own routes only: proxied module answers pass through untouched.
         .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.

@@ -5,6 +5,8 @@
 //! `services.json` row (seeded for a first-party module that has none, stamped with where the
 //! package landed), then the supervisor (start, or restart for an upgrade), then the
 //! discovery document. A module is started only after its package installed cleanly.
+//! An upgrade first picks its channel and checks for a downgrade, and restarts nothing when
+//! the package manager left the installed version as it was ([`super::module_upgrade`]).
 //! Uninstall runs inline: stop and forget the module, drop its rows, `bun remove -g` (its exit
 //! status is only logged), refresh the discovery document.
 
@@ -14,11 +16,13 @@ use parachute_protocol::Operation;
 use parachute_supervisor::ModuleStatus;
 use serde_json::Value;
 
+use super::module_upgrade::{downgrade, upgrade_channel};
 use super::{Lookup, ModuleError, require_start_command, settle};
 use crate::boot::{SpawnContext, start_request};
 use crate::operations::{OperationHandle, OperationKind};
 use crate::packages::{
-    Channel, FirstParty, PackageError, effective_channel, output_tail, package_for, package_version,
+    Channel, FirstParty, PackageError, effective_channel, output_tail, package_for,
+    package_version, stored_channel,
 };
 use crate::state::AppState;
 
@@ -109,6 +113,8 @@ pub(super) struct Job {
     channel: Option<Channel>,
     /// Origin the discovery document is rewritten for.
     issuer: String,
+    /// An upgrade may install an older version than the installed one.
+    allow_downgrade: bool,
 }
 
 impl Job {
@@ -128,11 +134,21 @@ impl Job {
             package,
             channel,
             issuer,
+            allow_downgrade: false,
         }
     }
 
+    /// Lets an upgrade install an older version than the installed one.
+    pub(super) fn allowing_downgrade(mut self, allow: bool) -> Self {
+        self.allow_downgrade = allow;
+        self
+    }
+
     pub(super) async fn install(self) {
-        if let Err(failure) = self.install_package().await {
+        let channel = self
+            .channel
+            .unwrap_or_else(|| effective_channel(&self.state));
+        if let Err(failure) = self.install_package(channel).await {
             return self.op.fail(failure.0, failure.1);
         }
         let row = match self.ensure_row() {
@@ -151,11 +167,32 @@ impl Job {
     }
 
     pub(super) async fn upgrade(self) {
-        if let Err(failure) = self.install_package().await {
+        let linked = self.state.packages().is_linked(&self.package);
+        let before = self.installed_version();
+        let channel = upgrade_channel(
+            self.channel,
+            self.state.pinned_channel(),
+            stored_channel(self.state.db()),
+            before.as_deref(),
+        );
+        if !linked && let Err(failure) = self.guard_downgrade(before.as_deref(), channel).await {
+            return self.op.fail(failure.0, failure.1);
+        }
+        if let Err(failure) = self.install_package(channel).await {
             return self.op.fail(failure.0, failure.1);
         }
         if let Some(row) = Lookup::resolve(&self.state, &self.short).row {
             self.stamp(&row);
+        }
+        let after = self.installed_version();
+        if !linked && let (Some(was), Some(now)) = (&before, &after) {
+            if was == now {
+                return self
+                    .op
+                    .succeed(format!("{} is already at {now}; not restarted", self.short));
+            }
+            self.op
+                .log(format!("{}: {was} → {now}; restarting", self.short));
         }
         let Some(initial) = self.state.supervisor().restart(&self.short).await else {
             return self.op.fail(
@@ -189,11 +226,68 @@ impl Job {
         self.op.succeed(format!("{} {done} ({pid})", self.short));
     }
 
+    /// The version installed now: Bun's global copy of the package, else the row's
+    /// `installDir` (`None` when neither has a `package.json` version).
+    fn installed_version(&self) -> Option<String> {
+        let packages = self.state.packages();
+        packages
+            .global_dir(&self.package)
+            .and_then(|dir| package_version(&dir))
+            .or_else(|| {
+                let row = Lookup::resolve(&self.state, &self.short).row?;
+                package_version(row.install_dir.as_ref()?)
+            })
+    }
+
+    /// Refuses (unless allowed) when `channel` resolves to an older version than `installed`.
+    /// Nothing to compare (no installed version, the registry silent) lets the upgrade go on.
+    async fn guard_downgrade(
+        &self,
+        installed: Option<&str>,
+        channel: Channel,
+    ) -> Result<(), Failure> {
+        let Some(installed) = installed else {
+            return Ok(());
+        };
+        if self.allow_downgrade {
+            self.op.running(format!(
+                "downgrades allowed: not comparing with {installed}"
+            ));
+            return Ok(());
+        }
+        let spec = format!("{}@{}", self.package, channel.as_str());
+        self.op.running(format!("checking what {spec} resolves to"));
+        let packages = self.state.packages().clone();
+        let package = self.package.clone();
+        let target =
+            tokio::task::spawn_blocking(move || packages.registry_version(&package, channel))
+                .await
+                .ok()
+                .flatten();
+        let Some(target) = target else {
+            self.op.log(format!(
+                "the registry did not say what {spec} resolves to; installing without the downgrade check"
+            ));
+            return Ok(());
+        };
+        match downgrade(installed, &target, channel) {
+            None => {
+                self.op.log(format!(
+                    "{spec} resolves to {target} (installed: {installed})"
+                ));
+                Ok(())
+            }
+            Some(refused) => {
+                for hint in refused.hints(&self.short) {
+                    self.op.log(hint);
+                }
+                Err((refused.message(&self.short), Some(refused.detail())))
+            }
+        }
+    }
+
     /// `bun add -g <package>@<channel>` unless the package is a `bun link` checkout.
-    async fn install_package(&self) -> Result<(), Failure> {
-        let channel = self
-            .channel
-            .unwrap_or_else(|| effective_channel(&self.state));
+    async fn install_package(&self, channel: Channel) -> Result<(), Failure> {
         let spec = format!("{}@{}", self.package, channel.as_str());
         let packages = self.state.packages().clone();
         if packages.is_linked(&self.package) {

@@ -11,11 +11,12 @@ mod error;
 mod jobs;
 mod listing;
 mod lookup;
+pub mod module_upgrade;
 
 use std::time::{Duration, Instant};
 
 use parachute_protocol::{
-    Channel, ChannelAnswer, ModuleState, ModuleStatus, ModulesList, Operation,
+    Channel, ChannelAnswer, ModuleState, ModuleStatus, ModuleUpgradeRequest, ModulesList, Operation,
 };
 use parachute_supervisor::LogFollower;
 
@@ -186,11 +187,14 @@ impl ModuleService {
         Ok(self.operation_now(&id))
     }
 
-    /// Reinstalls the module's package from its channel and restarts it, in the background.
+    /// Reinstalls the module's package from its channel and restarts it, in the background:
+    /// refused when the channel's version is older than the installed one (unless
+    /// `request.allow_downgrade`), and not restarted when the version did not change (see
+    /// [`module_upgrade`]).
     pub fn upgrade(
         &self,
         short: &str,
-        channel: Option<Channel>,
+        request: ModuleUpgradeRequest,
         issuer: String,
     ) -> Result<Operation, ModuleError> {
         let lookup = Lookup::resolve(&self.state, short);
@@ -206,7 +210,8 @@ impl ModuleService {
             .operations()
             .begin(OperationKind::Upgrade, short)?;
         let id = op.id().to_string();
-        let job = jobs::Job::new(&self.state, op, short, package, channel, issuer);
+        let job = jobs::Job::new(&self.state, op, short, package, request.channel, issuer)
+            .allowing_downgrade(request.allow_downgrade);
         tokio::spawn(job.upgrade());
         Ok(self.operation_now(&id))
     }

@@ -1,12 +1,13 @@
 //! Module upgrades, through the running hub's module API: `POST /api/modules/<short>/upgrade`
-//! (`{"channel"}` optional) answers `202 {operation_id}`, the hub reinstalls the package from
-//! its channel and restarts the module, and `GET /api/modules/operations/<id>` is polled until
-//! it ends.
+//! (`{"channel", "allow_downgrade"}`, both optional) answers `202 {operation_id}`, the hub
+//! reinstalls the package from its channel and restarts the module, and `GET
+//! /api/modules/operations/<id>` is polled until it ends.
 //!
-//! This is the seam for the module side of `parachute upgrade`: the hub decides everything
-//! about a module upgrade (package manager, channel resolution, downgrade policy, restart);
-//! the CLI only asks and reports. Extending it (a downgrade guard, `--tag`) belongs in the
-//! hub's `routes/modules/install.rs` and this file's request body.
+//! The hub decides everything about a module upgrade (package manager, channel, the downgrade
+//! guard, whether a restart is needed: see `crates/hub/src/service/module_upgrade.rs`); the
+//! CLI asks, prints the operation's lines as they come, and ends with its outcome: "✓ vault
+//! upgraded and restarted (pid N)", "✓ vault is already at V; not restarted", or "✗ vault:
+//! refusing to downgrade …" (exit 1).
 
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,17 @@ use serde_json::{Value, json};
 /// How long a module upgrade may take before the CLI stops waiting (the hub goes on).
 const OPERATION_LIMIT: Duration = Duration::from_secs(300);
 
+/// What a module upgrade asks the hub for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ModuleAsk {
+    /// The channel (else the hub's rule).
+    pub channel: Option<Channel>,
+    /// Accept an older version than the installed one.
+    pub allow_downgrade: bool,
+}
+
 /// Upgrades one module; returns the exit code.
-pub async fn upgrade(home: &Home, short: &str, channel: Option<Channel>) -> i32 {
+pub async fn upgrade(home: &Home, short: &str, ask: ModuleAsk) -> i32 {
     let client = match HubClient::with_operator_token(home).await {
         Ok(c) => c,
         Err(e) => {
@@ -27,12 +37,9 @@ pub async fn upgrade(home: &Home, short: &str, channel: Option<Channel>) -> i32 
             return 1;
         }
     };
-    match drive(&client, short, channel).await {
-        Ok(log) => {
-            println!(
-                "✓ {short} upgraded{}.",
-                log.map(|l| format!(": {l}")).unwrap_or_default()
-            );
+    match drive(&client, short, ask).await {
+        Ok(outcome) => {
+            println!("✓ {outcome}.");
             0
         }
         Err(message) => {
@@ -43,7 +50,7 @@ pub async fn upgrade(home: &Home, short: &str, channel: Option<Channel>) -> i32 
 }
 
 /// Upgrades every module row of `services.json` in order; the first failure's exit code.
-pub async fn upgrade_all(home: &Home, channel: Option<Channel>) -> i32 {
+pub async fn upgrade_all(home: &Home, ask: ModuleAsk) -> i32 {
     let manifest = match parachute_home::services::read_strict(home) {
         Ok(m) => m,
         Err(e) => {
@@ -58,7 +65,7 @@ pub async fn upgrade_all(home: &Home, channel: Option<Channel>) -> i32 {
         .collect();
     let mut code = 0;
     for short in shorts {
-        let c = upgrade(home, &short, channel).await;
+        let c = upgrade(home, &short, ask).await;
         if code == 0 {
             code = c;
         }
@@ -66,16 +73,16 @@ pub async fn upgrade_all(home: &Home, channel: Option<Channel>) -> i32 {
     code
 }
 
-/// Sends the request and follows the operation; the last log line on success.
-async fn drive(
-    client: &HubClient,
-    short: &str,
-    channel: Option<Channel>,
-) -> Result<Option<String>, String> {
-    let body = match channel {
-        Some(c) => json!({"channel": c.as_str()}),
-        None => json!({}),
-    };
+/// Sends the request and follows the operation; its outcome sentence on success, its error
+/// on failure (the lines before it are printed as they arrive).
+async fn drive(client: &HubClient, short: &str, ask: ModuleAsk) -> Result<String, String> {
+    let mut body = json!({});
+    if let Some(c) = ask.channel {
+        body["channel"] = json!(c.as_str());
+    }
+    if ask.allow_downgrade {
+        body["allow_downgrade"] = json!(true);
+    }
     let accepted = client
         .post(&format!("/api/modules/{short}/upgrade"), &body)
         .await
@@ -96,12 +103,24 @@ async fn drive(
             .as_array()
             .map(|l| l.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        for line in log.iter().skip(printed) {
+        let status = op["status"].as_str();
+        let ended = matches!(status, Some("succeeded" | "failed"));
+        // The last line of an ended operation is its outcome, printed as the verdict instead.
+        let shown = if ended {
+            log.len().saturating_sub(1)
+        } else {
+            log.len()
+        };
+        for line in log.iter().take(shown).skip(printed) {
             println!("  {line}");
         }
-        printed = log.len();
-        match op["status"].as_str() {
-            Some("succeeded") => return Ok(log.last().map(|l| l.to_string())),
+        printed = printed.max(shown);
+        match status {
+            Some("succeeded") => {
+                return Ok(log
+                    .last()
+                    .map_or_else(|| format!("{short} upgraded"), |l| l.to_string()));
+            }
             Some("failed") => {
                 return Err(op["error"]
                     .as_str()
@@ -116,13 +135,14 @@ async fn drive(
                 OPERATION_LIMIT.as_secs()
             ));
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
+/// The hub's refusal as it says it; a request that got no answer with the way to find out why.
 fn describe(e: ClientError) -> String {
     match e.code() {
-        Some("not_installable") | Some("unknown_module") => e.to_string(),
-        _ => format!("{e} (is the hub running? `parachute status`)"),
+        Some(_) => e.to_string(),
+        None => format!("{e} (is the hub running? `parachute status`)"),
     }
 }

@@ -16,7 +16,8 @@ use crate::state::{AppState, HUB_VERSION};
 /// `WWW-Authenticate` challenge, as the original's admin routes answer). `source` is
 /// `container` under `PARACHUTE_HOME=/parachute`, else what the embedding front end says
 /// (`binary`, `desktop`); the container build facts come from the configuration, as in the
-/// original.
+/// original. `update` is the last check of the release feed (never fetched to answer this;
+/// see [`crate::upgrade`]).
 pub async fn hub(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     require_scope_rfc6750(&state, &headers, SCOPE_HOST_ADMIN)?;
     Ok((
@@ -46,5 +47,6 @@ pub fn hub_info(state: &AppState) -> HubInfo {
         container_build_time: build.build_time.clone(),
         render_commit: container.then(|| build.render_commit.clone()).flatten(),
         render_branch: container.then(|| build.render_branch.clone()).flatten(),
+        update: Some(state.upgrades().update()),
     }
 }

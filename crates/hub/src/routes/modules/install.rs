@@ -10,7 +10,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use parachute_protocol::OperationAccepted;
+use parachute_protocol::{ModuleUpgradeRequest, OperationAccepted};
 use serde_json::{Value, json};
 
 use super::ok_json;
@@ -104,7 +104,7 @@ pub fn install(
     Ok(accepted(op.id))
 }
 
-/// `POST …/upgrade`: `202 {operation_id}`.
+/// `POST …/upgrade` `{channel?, allow_downgrade?}`: `202 {operation_id}`.
 pub fn upgrade(
     state: &AppState,
     service: &ModuleService,
@@ -112,9 +112,29 @@ pub fn upgrade(
     short: &str,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
-    let channel = parse_channel_body(body)?;
-    let op = service.upgrade(short, channel, request_issuer(state, headers))?;
+    let request = ModuleUpgradeRequest {
+        channel: parse_channel_body(body)?,
+        allow_downgrade: parse_allow_downgrade(body)?,
+    };
+    let op = service.upgrade(short, request, request_issuer(state, headers))?;
     Ok(accepted(op.id))
+}
+
+/// The optional `allow_downgrade` member (`true`/`false`) of an upgrade body.
+fn parse_allow_downgrade(body: &Bytes) -> Result<bool, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    match value.get("allow_downgrade").unwrap_or(&Value::Null) {
+        Value::Null => Ok(false),
+        Value::Bool(allow) => Ok(*allow),
+        other => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("allow_downgrade must be true or false, got {other}"),
+        )),
+    }
 }
 
 /// `POST …/uninstall`: `{short, log, operation_id}` once done.
