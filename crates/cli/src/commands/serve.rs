@@ -80,6 +80,7 @@ struct Shown {
 
 /// Prints each event a person should see, until the hub stops.
 fn print_events(mut events: Subscription, shown: &Shown, sink: &HubHandle) {
+    let mut last_phase = None;
     while let Some(envelope) = events.blocking_recv() {
         let line = match &envelope.event {
             HubEvent::Listening { port, admin, .. } => {
@@ -107,6 +108,26 @@ fn print_events(mut events: Subscription, shown: &Shown, sink: &HubHandle) {
                 progress.total
             ),
             HubEvent::Stopping => "parachute serve: shutting down; stopping modules".into(),
+            // The upgrade's phases, once each, so hub.log tells what happened to the binary.
+            HubEvent::HubUpgrade { upgrade } => {
+                if last_phase.as_ref() == Some(&upgrade.phase) {
+                    continue;
+                }
+                last_phase = Some(upgrade.phase);
+                let phase = serde_json::to_value(upgrade.phase)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let target = upgrade.target_version.as_deref().unwrap_or("?");
+                let mut text = format!(
+                    "parachute serve: upgrade {} to {target}: {phase}",
+                    upgrade.operation_id
+                );
+                if let Some(reason) = &upgrade.reason {
+                    text.push_str(&format!(" ({reason})"));
+                }
+                text
+            }
             _ => continue,
         };
         // Through the supervisor's buffered sink: a stdout nobody reads never blocks the hub,
