@@ -5,15 +5,9 @@ use std::time::SystemTime;
 use parachute_protocol as wire;
 use parachute_supervisor::{self as sup, epoch_ms};
 
-/// The protocol's status for the supervisor's.
+/// The supervisor's status is the protocol's own type.
 pub fn status(status: sup::ModuleStatus) -> wire::ModuleStatus {
-    match status {
-        sup::ModuleStatus::Starting => wire::ModuleStatus::Starting,
-        sup::ModuleStatus::Running => wire::ModuleStatus::Running,
-        sup::ModuleStatus::Stopped => wire::ModuleStatus::Stopped,
-        sup::ModuleStatus::Crashed => wire::ModuleStatus::Crashed,
-        sup::ModuleStatus::Restarting => wire::ModuleStatus::Restarting,
-    }
+    status
 }
 
 /// A start error on the wire.
@@ -26,12 +20,9 @@ pub fn start_error(error: &sup::StartError) -> wire::StartError {
     }
 }
 
-/// An exit on the wire.
+/// An exit on the wire (the supervisor's is the protocol's own type).
 pub fn exit(exit: &sup::ExitInfo) -> wire::ExitInfo {
-    wire::ExitInfo {
-        code: exit.code,
-        signal: exit.signal,
-    }
+    exit.clone()
 }
 
 /// ISO-8601 (UTC, milliseconds) as the original writes its times.

@@ -24,13 +24,20 @@ impl Channel {
         }
     }
 
-    /// Parses `latest` / `rc` (exactly, as the original does).
+    /// Parses `latest` / `rc` (surrounding whitespace ignored; otherwise exactly, as the
+    /// original does: the channel becomes part of a URL and a package spec).
     pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
+        match raw.trim() {
             "latest" => Some(Self::Latest),
             "rc" => Some(Self::Rc),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -4,53 +4,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-/// Lifecycle of one supervised module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModuleStatus {
-    /// Being spawned.
-    Starting,
-    /// Process alive (see [`ModuleState::ready`] for whether it answers on its port).
-    Running,
-    /// Stopped on request; stays down until started.
-    Stopped,
-    /// Gave up after repeated crashes, or could not start at all; waits for an operator.
-    Crashed,
-    /// Exited unexpectedly; a respawn is scheduled.
-    Restarting,
-}
-
-impl ModuleStatus {
-    /// The lowercase word used in JSON and tables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starting => "starting",
-            Self::Running => "running",
-            Self::Stopped => "stopped",
-            Self::Crashed => "crashed",
-            Self::Restarting => "restarting",
-        }
-    }
-}
-
-/// How a module process ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExitInfo {
-    /// Exit code when it exited normally.
-    pub code: Option<i32>,
-    /// Signal number when it was killed by a signal.
-    pub signal: Option<i32>,
-}
-
-impl std::fmt::Display for ExitInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.code, self.signal) {
-            (Some(code), _) => write!(f, "exit code {code}"),
-            (None, Some(sig)) => write!(f, "signal {sig}"),
-            (None, None) => write!(f, "unknown exit"),
-        }
-    }
-}
+/// Lifecycle of one supervised module and how a process ended: the protocol's types, so the
+/// supervisor's state and the wire never need translating.
+pub use parachute_protocol::{ExitInfo, ModuleStatus};
 
 /// Why a module is not (properly) running, in the original hub's `startError` shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -69,7 +69,7 @@ pub use mode::Redeploy;
 pub use progress::{NoProgress, Progress, ProgressSink};
 pub use start::{CheckReport, StartRequest, Started};
 pub use status::{Mode, Phase, RestartKind, StatusStore, UpgradeStatus};
-pub use version::Channel;
+pub use version::{Channel, channel_for_version};
 
 /// Runs hub upgrades for one home with one configuration.
 pub struct Upgrader {

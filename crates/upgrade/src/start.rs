@@ -13,7 +13,7 @@ use crate::fetch::{FeedRequest, fetch_release};
 use crate::launch::HelperLaunch;
 use crate::mode::{self, Redeploy};
 use crate::status::{Mode, Phase, RestartKind, UpgradeStatus, Upgrader as Owner, now_iso};
-use crate::version::{self, Channel, Direction};
+use crate::version::{self, Channel, Direction, channel_for_version};
 use crate::{Upgrader, prefs, resolve};
 
 /// What the caller asks for.
@@ -87,7 +87,7 @@ impl Upgrader {
         }
         Ok(prefs::read(&self.config.home)?
             .channel
-            .unwrap_or_else(|| Channel::for_version(&self.config.current_version)))
+            .unwrap_or_else(|| channel_for_version(&self.config.current_version)))
     }
 
     async fn release(&self, channel: Channel) -> Result<Release, UpgradeError> {

@@ -3,50 +3,16 @@
 
 use std::cmp::Ordering;
 
-use serde::{Deserialize, Serialize};
+/// A release channel: a feed document `<feed>/<channel>.json` (the protocol's type, shared
+/// with module installs).
+pub use parachute_protocol::Channel;
 
-/// A release channel: a feed document `<feed>/<channel>.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// Stable releases.
-    Latest,
-    /// Release candidates (and stable releases, when a candidate is not newer).
-    Rc,
-}
-
-impl Channel {
-    /// The channel's name as in the feed URL and the status file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Latest => "latest",
-            Self::Rc => "rc",
-        }
-    }
-
-    /// `latest` or `rc`; anything else is `None` (the channel is a closed set: it becomes part
-    /// of a URL).
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim() {
-            "latest" => Some(Self::Latest),
-            "rc" => Some(Self::Rc),
-            _ => None,
-        }
-    }
-
-    /// The channel a version belongs to when nothing was chosen: a prerelease (`0.7.0-rc.1`)
-    /// follows `rc`, anything else `latest`.
-    pub fn for_version(version: &str) -> Self {
-        match parse(version) {
-            Some(v) if !v.pre.is_empty() => Self::Rc,
-            _ => Self::Latest,
-        }
-    }
-}
-
-impl std::fmt::Display for Channel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// The channel a version belongs to when nothing was chosen: a prerelease (`0.7.0-rc.1`)
+/// follows `rc`, anything else `latest`.
+pub fn channel_for_version(version: &str) -> Channel {
+    match parse(version) {
+        Some(v) if !v.pre.is_empty() => Channel::Rc,
+        _ => Channel::Latest,
     }
 }
 
@@ -119,9 +85,9 @@ mod tests {
 
     #[test]
     fn the_default_channel_follows_the_installed_version() {
-        assert_eq!(Channel::for_version("0.6.3-rc.2"), Channel::Rc);
-        assert_eq!(Channel::for_version("0.6.3"), Channel::Latest);
-        assert_eq!(Channel::for_version("garbage"), Channel::Latest);
+        assert_eq!(channel_for_version("0.6.3-rc.2"), Channel::Rc);
+        assert_eq!(channel_for_version("0.6.3"), Channel::Latest);
+        assert_eq!(channel_for_version("garbage"), Channel::Latest);
         assert_eq!(Channel::parse("rc"), Some(Channel::Rc));
         assert_eq!(Channel::parse("nightly"), None);
     }

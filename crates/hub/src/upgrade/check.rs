@@ -67,7 +67,7 @@ pub fn unchecked(upgrader: Option<&Upgrader>) -> HubUpdate {
     let channel = upgrader
         .and_then(|up| up.channel_for(None).ok())
         .map(channel)
-        .unwrap_or_else(|| channel(parachute_upgrade::Channel::for_version(crate::HUB_VERSION)));
+        .unwrap_or_else(|| channel(parachute_upgrade::channel_for_version(crate::HUB_VERSION)));
     HubUpdate {
         available: false,
         version: None,
