@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // test helpers report to the test output.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod fake;
 pub mod http;
@@ -35,8 +36,13 @@ pub fn bin_dir() -> PathBuf {
 /// The path of a workspace binary such as `parachute`, `test-module` or `fake-systemctl`.
 ///
 /// Panics with the fix when it is missing: `cargo test --workspace` builds every binary first.
+/// `scripts/bench` sets `PARACHUTE_BENCH_HUB` to the shipped (`dist` profile) `parachute`, which
+/// the benchmarks then run instead of the one beside them.
 pub fn bin(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
+    let path = match std::env::var_os("PARACHUTE_BENCH_HUB") {
+        Some(hub) if name == "parachute" => PathBuf::from(hub),
+        _ => bin_dir().join(name),
+    };
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
