@@ -15,6 +15,8 @@ pub mod http;
 pub mod hub;
 pub mod load;
 pub mod sse;
+pub mod totp;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -58,6 +60,18 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `n` distinct free ports on 127.0.0.1, held open together while they are chosen so the
+/// kernel cannot hand the same one out twice (rows with one port would be refused as
+/// duplicates).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// A temporary `PARACHUTE_HOME`, removed when dropped.

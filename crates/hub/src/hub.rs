@@ -322,6 +322,27 @@ impl HubHandle {
         self.state.db_handle()
     }
 
+    /// A one-time sign-in for the desktop app's window: load the returned URL (or path) in the
+    /// window within a minute and it is signed in as the hub's admin, without a password. Each
+    /// one works once; nothing outside this process can make one.
+    pub fn mint_window_login(
+        &self,
+    ) -> Result<crate::routes::signin::WindowLogin, crate::routes::signin::WindowLoginError> {
+        use crate::routes::signin::WindowLoginError;
+        let admin = self
+            .state
+            .db()
+            .first_user_id()?
+            .ok_or(WindowLoginError::NoAdmin)?;
+        let (ticket, expires_at) = self.state.signin().issue_ticket(&admin);
+        let path = format!("/login/ticket?t={ticket}");
+        Ok(crate::routes::signin::WindowLogin {
+            url: format!("http://127.0.0.1:{}{path}", self.state.port()),
+            path,
+            expires_at,
+        })
+    }
+
     /// The config home the hub serves.
     pub fn home(&self) -> &parachute_home::Home {
         self.state.home()

@@ -29,6 +29,7 @@ pub use config::{
 };
 pub use events::{EventBus, Subscription};
 pub use hub::{Hub, HubHandle};
+pub use routes::signin::{WindowLogin, WindowLoginError};
 pub use serve::ServeError;
 pub use service::{ModuleError, ModuleService, RestartKind};
 pub use state::{AppState, HUB_VERSION};
