@@ -14,6 +14,7 @@ pub mod fake;
 pub mod http;
 pub mod hub;
 pub mod load;
+pub mod oauth;
 pub mod sse;
 pub mod totp;
 pub mod web;

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod health;
 pub mod host;
 pub mod modules;
+pub mod oauth;
 pub mod proof;
 pub mod proxy;
 pub mod ready;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(modules::router())
         .merge(settings::router())
         .merge(signin::router())
+        .merge(oauth::router())
         .merge(tokens::router())
         .merge(upgrade::router())
         // The hub's own routes only: proxied module answers pass through untouched.
