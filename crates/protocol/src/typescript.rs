@@ -18,6 +18,7 @@ pub fn definitions() -> String {
         ExitInfo::decl(),
         StartError::decl(),
         ModuleState::decl(),
+        ModuleStates::decl(),
         ModuleAnswer::decl(),
         RestartAction::decl(),
         RestartAnswer::decl(),
@@ -49,6 +50,9 @@ pub fn definitions() -> String {
         ExposureLayer::decl(),
         TunnelSummary::decl(),
         ExposureSnapshot::decl(),
+        ExposeTarget::decl(),
+        ExposeRequest::decl(),
+        ExposeAnswer::decl(),
         HubSnapshot::decl(),
         HubEvent::decl(),
         EventEnvelope::decl(),
@@ -63,6 +67,10 @@ pub fn definitions() -> String {
         RevocationList::decl(),
         MintTokenRequest::decl(),
         MintedTokenAnswer::decl(),
+        SetupStep::decl(),
+        SetupState::decl(),
+        SetupAnswer::decl(),
+        SetupError::decl(),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {
