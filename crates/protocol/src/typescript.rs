@@ -71,6 +71,9 @@ pub fn definitions() -> String {
         SetupState::decl(),
         SetupAnswer::decl(),
         SetupError::decl(),
+        MeUser::decl(),
+        MeAnswer::decl(),
+        HostAdminToken::decl(),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

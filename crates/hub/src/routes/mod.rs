@@ -18,6 +18,7 @@ pub mod redirects;
 pub mod security;
 pub mod settings;
 pub mod setup;
+pub mod signin;
 pub mod tokens;
 pub mod upgrade;
 pub mod wellknown;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(events::events))
         .merge(modules::router())
         .merge(settings::router())
+        .merge(signin::router())
         .merge(tokens::router())
         .merge(upgrade::router())
         // The dashboard and the hub page (`admin.rs`); other `/admin/*` routes (setup, the
