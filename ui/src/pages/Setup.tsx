@@ -59,7 +59,7 @@ function AccountStep({ csrf, needToken, refresh }: { csrf: string; needToken: bo
   return (
     <form className="card" onSubmit={onSubmit} aria-labelledby="acc-title">
       <h2 id="acc-title">Create the admin account</h2>
-      <p className="muted">This account owns the hub. Pick a password of at least 12 characters.</p>
+      <p className="muted">This account owns the hub. Pick a password of at least 8 characters.</p>
       {needToken && (
         <label>
           Bootstrap token
@@ -83,7 +83,7 @@ function AccountStep({ csrf, needToken, refresh }: { csrf: string; needToken: bo
           required
           type="password"
           autoComplete="new-password"
-          minLength={12}
+          minLength={8}
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(modules::router())
         .merge(settings::router())
         .merge(signin::router())
+        .merge(setup::router())
         .merge(tokens::router())
         .merge(upgrade::router())
         // The dashboard and the hub page (`admin.rs`); other `/admin/*` routes (setup, the
