@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod discovery;
 pub mod events;
+pub mod expose;
 pub mod gate;
 pub mod health;
 pub mod host;
@@ -42,6 +43,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(proof::PATH, get(proof::proof))
         .route("/api/events", get(events::events))
+        .route(
+            "/api/expose",
+            get(expose::get)
+                .post(expose::post)
+                .fallback(modules::method_not_allowed),
+        )
         .merge(modules::router())
         .merge(settings::router())
         .merge(signin::router())
