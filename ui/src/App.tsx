@@ -1,5 +1,6 @@
 // The dashboard's shell: navigation, the live-stream indicator and the pages, under /admin.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { QueryClient, QueryClientProvider, useQuery } from "@tanstack/react-query";
+import { me } from "./api/client";
 import { BrowserRouter, NavLink, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { useHubEvents } from "./api/events";
 import { ExposurePage } from "./pages/Exposure";
@@ -31,6 +32,7 @@ function Shell() {
   const location = useLocation();
   const setup = location.pathname.startsWith("/setup");
   const live = useHubEvents(!setup);
+  const who = useQuery({ queryKey: ["me"], queryFn: me, enabled: !setup });
   return (
     <>
       <a className="skip" href="#main">
@@ -54,7 +56,9 @@ function Shell() {
             <span className={`pill live-${live}`} title="Live updates from the hub">
               {live === "live" ? "live" : live === "connecting" ? "connecting…" : "reconnecting…"}
             </span>
+            {who.data?.user && <span className="muted who">{who.data.user.displayName}</span>}
             <form method="post" action="/logout">
+              <input type="hidden" name="__csrf" value={who.data?.csrf ?? ""} />
               <button type="submit" className="secondary small">
                 Sign out
               </button>

@@ -1,7 +1,7 @@
 // The dashboard's one way to the hub's API: a short-lived bearer from the signed-in session
 // (`GET /admin/host-admin-token`, cookie credentials), JSON in and out, and a typed failure.
 // Unauthenticated answers send the browser to the sign-in page with a way back.
-import type { ErrorBody } from "./protocol";
+import type { ErrorBody, HostAdminToken, MeAnswer } from "./protocol";
 
 /** A refused or failed request, with the hub's `error` code and its human sentence. */
 export class ApiFailure extends Error {
@@ -72,7 +72,9 @@ async function mint(): Promise<HeldToken> {
     throw new ApiFailure(403, "not_admin", "This account is not the hub's admin.");
   }
   if (!res.ok) throw await failureFrom(res);
-  const body = (await res.json()) as { token: string; expires_at: number | string };
+  const body = (await res.json()) as Omit<HostAdminToken, "expires_at"> & {
+    expires_at: number | string;
+  };
   const raw = typeof body.expires_at === "string" ? Date.parse(body.expires_at) : body.expires_at;
   // Seconds since the epoch (the original's shape) or milliseconds.
   const expiresAtMs = raw < 1e12 ? raw * 1000 : raw;
@@ -121,4 +123,14 @@ export function send<B>(method: string, body?: B): RequestInit {
   return body === undefined
     ? { method }
     : { method, body: JSON.stringify(body), headers: { "content-type": "application/json" } };
+}
+
+/** Who is signed in (`GET /api/me`, by the session cookie; no bearer needed). */
+export async function me(): Promise<MeAnswer> {
+  const res = await fetch("/api/me", {
+    credentials: "same-origin",
+    headers: { accept: "application/json" },
+  });
+  if (!res.ok) throw await failureFrom(res);
+  return (await res.json()) as MeAnswer;
 }
