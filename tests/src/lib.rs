@@ -14,6 +14,8 @@ pub mod http;
 pub mod hub;
 pub mod load;
 pub mod sse;
+pub mod totp;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

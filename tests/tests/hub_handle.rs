@@ -168,3 +168,50 @@ async fn a_hub_in_process_reports_modules_crash_loops_restarts_and_stops_clean()
         "the port still accepts connections"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_window_signs_in_once_through_a_minted_ticket() {
+    let home = TestHome::new();
+    let hub = Hub::bind(config(&home)).await.unwrap();
+    let handle = hub.handle();
+    assert!(
+        matches!(
+            handle.mint_window_login(),
+            Err(parachute_hub::WindowLoginError::NoAdmin)
+        ),
+        "nobody to sign in as before setup"
+    );
+    parachute_tests::auth::ensure_admin(home.path());
+    let running = tokio::spawn(hub.run(std::future::pending()));
+    let login = handle.mint_window_login().unwrap();
+    assert!(login.url.ends_with(&login.path), "{login:?}");
+    assert!(
+        !format!("{login:?}").contains(&login.path),
+        "Debug hides the ticket"
+    );
+    let port = handle.port();
+    let path = format!("{}&next=/admin/modules", login.path);
+    tokio::task::spawn_blocking(move || {
+        let mut window = parachute_tests::web::WebClient::new(port);
+        let first = window.get(&path);
+        assert_eq!(first.status, 302, "{}", first.body);
+        assert_eq!(first.header("location"), Some("/admin/modules"));
+        assert!(window.cookies.contains_key("parachute_hub_session"));
+        let me = window.get("/api/me").json();
+        assert_eq!(me["hasSession"], true, "{me}");
+        assert_eq!(me["admin"], true);
+        let mut other = parachute_tests::web::WebClient::new(port);
+        let again = other.get(&path);
+        assert_eq!(again.status, 401, "one use");
+        assert!(!other.cookies.contains_key("parachute_hub_session"));
+        assert_eq!(other.get("/login/ticket?t=guess").status, 401);
+    })
+    .await
+    .unwrap();
+    handle.shutdown();
+    tokio::time::timeout(Duration::from_secs(20), running)
+        .await
+        .expect("run returns after shutdown")
+        .unwrap()
+        .unwrap();
+}

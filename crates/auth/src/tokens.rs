@@ -326,8 +326,47 @@ impl HubDb {
 
     /// Signs a token with the active key and records it in `tokens`.
     pub fn mint(&self, req: &MintRequest) -> Result<MintedToken, AuthError> {
-        let key = self.active_key()?;
         let now = self.now();
+        let minted = self.sign_request(req, now)?;
+        let permissions = match &req.permissions {
+            Some(v) => {
+                Some(serde_json::to_string(v).map_err(|e| AuthError::Claims(e.to_string()))?)
+            }
+            None => None,
+        };
+        let created_at = format_timestamp(now);
+        self.lock()
+            .execute(
+                "INSERT INTO tokens (jti, user_id, client_id, scopes, expires_at, created_at,
+                                     permissions, created_via, subject)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![
+                    minted.jti,
+                    req.user_id,
+                    req.client_id,
+                    minted.claims.scope,
+                    minted.expires_at,
+                    created_at,
+                    permissions,
+                    req.created_via.as_str(),
+                    req.subject,
+                ],
+            )
+            .map_err(AuthError::sql("recording a minted token"))?;
+        tracing::info!(jti = %minted.jti, created_via = req.created_via.as_str(), aud = %req.audience, "minted a token");
+        Ok(minted)
+    }
+
+    /// Signs a token with the active key without a `tokens` row: for short-lived bearers the
+    /// original does not record either (the dashboard's host-admin token, 10 minutes). They
+    /// cannot be revoked one by one; they expire.
+    pub fn mint_unrecorded(&self, req: &MintRequest) -> Result<MintedToken, AuthError> {
+        self.sign_request(req, self.now())
+    }
+
+    /// The signed token for `req`, issued at `now`.
+    fn sign_request(&self, req: &MintRequest, now: SystemTime) -> Result<MintedToken, AuthError> {
+        let key = self.active_key()?;
         let iat = unix_seconds(now);
         let ttl = i64::try_from(req.ttl.as_secs()).unwrap_or(i64::MAX);
         let exp = iat.saturating_add(ttl);
@@ -349,31 +388,6 @@ impl HubDb {
         };
         let token = sign_with(&key, &claims)?;
         let expires_at = format_timestamp(from_unix_seconds(exp));
-        let permissions = match &req.permissions {
-            Some(v) => {
-                Some(serde_json::to_string(v).map_err(|e| AuthError::Claims(e.to_string()))?)
-            }
-            None => None,
-        };
-        self.lock()
-            .execute(
-                "INSERT INTO tokens (jti, user_id, client_id, scopes, expires_at, created_at,
-                                     permissions, created_via, subject)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                rusqlite::params![
-                    jti,
-                    req.user_id,
-                    req.client_id,
-                    scope,
-                    expires_at,
-                    format_timestamp(now),
-                    permissions,
-                    req.created_via.as_str(),
-                    req.subject,
-                ],
-            )
-            .map_err(AuthError::sql("recording a minted token"))?;
-        tracing::info!(jti = %jti, created_via = req.created_via.as_str(), aud = %req.audience, "minted a token");
         Ok(MintedToken {
             token,
             jti,

@@ -13,6 +13,7 @@
 //! | status snapshot (`parachute status`, the tray's status line) | [`status`] |
 //! | the hub: find it, attach, start it in process or through its unit | [`hub`] |
 //! | module start / stop / restart through the running hub | [`modules`] |
+//! | `init`: hub under its unit, operator token, exposure, what is missing | [`init`] |
 //! | exposure | re-exported [`parachute_expose`] |
 //! | legacy installs (sweep, cutover, teardown, offer) | re-exported [`parachute_migrate`] |
 
@@ -21,6 +22,7 @@
 pub mod attach;
 pub mod blocking;
 pub mod hub;
+pub mod init;
 pub mod modules;
 pub mod next_step;
 pub mod status;

@@ -25,7 +25,7 @@
 //! stdout are [`crate::config::RuntimeOptions`]; signals are the caller's (the CLI passes
 //! SIGTERM/SIGINT as the shutdown future, the desktop app its quit).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -145,11 +145,7 @@ impl Hub {
         }
         let app = routes::router(state.clone());
         let stopping = state.clone();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = crate::server::serve(listener, app, config.runtime.http.clone(), async move {
             tokio::select! {
                 () = shutdown => {}
                 () = stopping.stopping() => {}
@@ -165,12 +161,8 @@ impl Hub {
         crate::upgrade::spawn_checks(state.clone());
         tokio::spawn(forward_supervisor_events(state.clone()));
         let booting = tokio::spawn(boot_modules(state.clone(), home_mark));
-        let result = finish_or_give_up(
-            server.into_future(),
-            state.stopping(),
-            config.runtime.connection_grace,
-        )
-        .await;
+        let result =
+            finish_or_give_up(server, state.stopping(), config.runtime.connection_grace).await;
         state.begin_shutdown();
         // Boot may still be handing rows over; let it finish so shutdown sees every module.
         let _ = booting.await;
@@ -328,6 +320,27 @@ impl HubHandle {
     /// The hub database (the desktop app mints its window's short-lived token with it).
     pub fn db(&self) -> Arc<HubDb> {
         self.state.db_handle()
+    }
+
+    /// A one-time sign-in for the desktop app's window: load the returned URL (or path) in the
+    /// window within a minute and it is signed in as the hub's admin, without a password. Each
+    /// one works once; nothing outside this process can make one.
+    pub fn mint_window_login(
+        &self,
+    ) -> Result<crate::routes::signin::WindowLogin, crate::routes::signin::WindowLoginError> {
+        use crate::routes::signin::WindowLoginError;
+        let admin = self
+            .state
+            .db()
+            .first_user_id()?
+            .ok_or(WindowLoginError::NoAdmin)?;
+        let (ticket, expires_at) = self.state.signin().issue_ticket(&admin);
+        let path = format!("/login/ticket?t={ticket}");
+        Ok(crate::routes::signin::WindowLogin {
+            url: format!("http://127.0.0.1:{}{path}", self.state.port()),
+            path,
+            expires_at,
+        })
     }
 
     /// The config home the hub serves.

@@ -17,6 +17,7 @@ pub mod operations;
 pub mod packages;
 pub mod routes;
 pub mod serve;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod upgrade;
@@ -28,6 +29,7 @@ pub use config::{
 };
 pub use events::{EventBus, Subscription};
 pub use hub::{Hub, HubHandle};
+pub use routes::signin::{WindowLogin, WindowLoginError};
 pub use serve::ServeError;
 pub use service::{ModuleError, ModuleService, RestartKind};
 pub use state::{AppState, HUB_VERSION};

@@ -15,6 +15,7 @@ use crate::operations::Operations;
 use crate::packages::{Channel, Packages};
 use crate::routes::host::HostGuard;
 use crate::routes::proxy::ProxyContext;
+use crate::routes::signin::SignInState;
 
 /// The hub's version, reported by `/health` and `/api/hub`.
 pub const HUB_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -61,6 +62,8 @@ struct Inner {
     events: EventBus,
     /// The hub's self-upgrade: upgrader, update checks, progress events.
     upgrades: Arc<crate::upgrade::HubUpgrades>,
+    /// Sign-in's in-memory state: pending second factors, attempt limiters, window tickets.
+    signin: SignInState,
     /// Becomes `true` once the hub has been asked to stop. Long-lived responses (log follow
     /// streams, event streams) watch it: the server waits for open responses before the
     /// modules are stopped, so they must end by themselves. A watch, not a signal handler per
@@ -121,6 +124,7 @@ impl AppState {
                 hosts: Arc::new(HostGuard::new(config.allowed_hosts.clone())),
                 events,
                 upgrades: Arc::new(upgrades),
+                signin: SignInState::new(Arc::new(parachute_auth::SystemClock)),
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -143,6 +147,11 @@ impl AppState {
     /// The hub's self-upgrade machinery.
     pub fn upgrades(&self) -> &crate::upgrade::HubUpgrades {
         &self.inner.upgrades
+    }
+
+    /// Sign-in's in-memory state.
+    pub fn signin(&self) -> &SignInState {
+        &self.inner.signin
     }
 
     /// The package-manager runner.

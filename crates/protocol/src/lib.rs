@@ -23,6 +23,7 @@ pub mod hub;
 pub mod module;
 pub mod modules_list;
 pub mod operation;
+pub mod session;
 pub mod settings;
 pub mod status;
 pub mod tokens;
@@ -39,6 +40,7 @@ pub use module::{
 };
 pub use modules_list::{Channel, ChannelAnswer, ModuleSummary, ModulesList, UiEntry};
 pub use operation::{Operation, OperationAccepted, OperationKind, OperationStatus};
+pub use session::{HostAdminToken, MeAnswer, MeUser};
 pub use settings::{HubOriginAnswer, HubOriginSetting, HubOriginUpdate, IssuerSource};
 pub use status::{RowState, StatusHub, StatusReport, StatusRow};
 pub use tokens::{MintTokenRequest, MintedTokenAnswer, RevocationList};

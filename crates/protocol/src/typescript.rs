@@ -63,6 +63,9 @@ pub fn definitions() -> String {
         RevocationList::decl(),
         MintTokenRequest::decl(),
         MintedTokenAnswer::decl(),
+        MeUser::decl(),
+        MeAnswer::decl(),
+        HostAdminToken::decl(),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

@@ -1014,3 +1014,46 @@ scope: string,
  * The `permissions` claim, when one was given.
  */
 permissions?: Record<string, unknown> | null, };
+
+export type MeUser = { 
+/**
+ * The user's id (the `sub` of their tokens).
+ */
+id: string, 
+/**
+ * What to call them (their username).
+ */
+displayName: string, };
+
+export type MeAnswer = { 
+/**
+ * Whether the request carried a live session cookie.
+ */
+hasSession: boolean, 
+/**
+ * The signed-in user (absent when signed out).
+ */
+user?: MeUser, 
+/**
+ * The double-submit CSRF token (absent when signed out).
+ */
+csrf?: string, 
+/**
+ * Ours: whether this user is the hub's admin (the first user), who may get a host-admin
+ * token; other users have only their account pages.
+ */
+admin?: boolean, };
+
+export type HostAdminToken = { 
+/**
+ * The compact JWT (a secret: keep it in memory only).
+ */
+token: string, 
+/**
+ * Its expiry (ISO-8601).
+ */
+expires_at: string, 
+/**
+ * The scopes it carries (`parachute:host:admin`, `parachute:host:auth`).
+ */
+scopes: Array<string>, };

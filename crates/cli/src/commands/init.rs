@@ -6,16 +6,15 @@
 
 use std::sync::Arc;
 
-use parachute_auth::{HubDb, OperatorScopeSet, OperatorToken, mint_operator};
-use parachute_expose::{CloudflareTarget, ExposeConfig, Exposure, Line, Target, UpOptions};
-use parachute_home::{ExposeState, expose_state};
-use parachute_migrate::legacy::{self, RecordState};
-use parachute_migrate::procs;
+use parachute_control::init::{
+    self, HubAttention, HubProgress, HubStep, InitError, Readiness, TokenStep,
+};
+use parachute_expose::{CloudflareTarget, Line, Target};
+use parachute_home::ExposeState;
 use parachute_migrate::{MigrateEnv, Prompt, is_yes};
 
 use crate::commands::terminal::Terminal;
 use parachute_os::{CommandRunner, SystemRunner};
-use parachute_unit::{EnsureOutcome, InstallOutcome};
 
 use crate::args::{InitArgs, InitExpose};
 
@@ -40,18 +39,6 @@ pub fn run(args: &InitArgs) -> i32 {
     .run()
 }
 
-/// What the hub step of `init` found or did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HubStep {
-    /// The unit was installed or started.
-    Changed,
-    /// The hub already ran as it should (under our unit, or where no manager exists).
-    AlreadyDone,
-    /// A hub runs, but not the way init sets it up (by hand, under a foreign unit, legacy);
-    /// what to do was said, and the run must not claim nothing needed doing.
-    NeedsAttention,
-}
-
 /// One run of `init`.
 struct Init<'a> {
     /// The machine: home, manager, hub unit, port.
@@ -73,7 +60,7 @@ impl Init<'_> {
             Ok(step) => step,
             Err(code) => return code,
         };
-        let mut changed = hub == HubStep::Changed;
+        let mut changed = hub.changed();
         changed |= self.operator_token();
         let exposed = match self.exposure() {
             Ok((exposed, exposure_changed)) => {
@@ -82,13 +69,10 @@ impl Init<'_> {
             }
             Err(code) => return code,
         };
-        let url = match &exposed {
-            Some(state) => format!("https://{}/admin/", state.canonical_fqdn),
-            None => format!("http://127.0.0.1:{}/admin/", self.env.port()),
-        };
+        let url = init::dashboard_url(self.env.port(), exposed.as_ref());
         self.next_steps(&url);
         self.offer_browser(&url);
-        if !changed && hub == HubStep::AlreadyDone {
+        if !changed && !hub.needs_attention() {
             self.io.say("");
             self.io.say(
                 "Nothing changed: the hub was already installed and running, and nothing else needed doing.",
@@ -99,201 +83,121 @@ impl Init<'_> {
 
     /// Makes sure the hub runs under its unit; `Err(code)` when init must stop.
     fn hub(&mut self) -> Result<HubStep, i32> {
-        let env = self.env;
-        let port = env.port();
-        let records = legacy::all_records(&env.home);
-        let running: Vec<_> = records
-            .iter()
-            .filter(|r| r.state() == RecordState::Running)
-            .collect();
-        if let Some(hub) = running.iter().find(|r| r.short == "hub") {
-            self.io.say(&format!(
-                "✓ A legacy hub is already running (pid {}). `parachute migrate --to-supervised` moves it under the service manager.",
-                hub.pid
-            ));
-            return Ok(HubStep::NeedsAttention);
-        }
-        if env.hub_healthy() {
-            let (note, step) = if !env.unit_installed() {
-                if env.units.scope().is_some() {
-                    (
-                        " It is not under the service manager, so it will not come back after a reboot: stop it and run `parachute init` again to install the unit.",
-                        HubStep::NeedsAttention,
-                    )
-                } else {
-                    ("", HubStep::AlreadyDone)
-                }
-            } else if !env.unit_is_current() {
-                (
-                    " Its unit is not the one this binary writes: `parachute migrate --to-supervised` replaces it.",
-                    HubStep::NeedsAttention,
-                )
-            } else {
-                ("", HubStep::AlreadyDone)
-            };
-            self.io.say(&format!(
-                "✓ The hub is already running on port {port}.{note}"
-            ));
-            return Ok(step);
-        }
-        if env.units.scope().is_none() {
-            self.io
-                .say(&format!("✗ {}", EnsureOutcome::NoManager.message()));
-            return Err(1);
-        }
-        if !running.is_empty() {
-            let list: Vec<String> = running
-                .iter()
-                .map(|r| format!("{} (pid {})", r.short, r.pid))
-                .collect();
-            self.io.say(&format!(
-                "✗ Modules of the legacy install are still running: {}. They hold the ports the hub's modules need.",
-                list.join(", ")
-            ));
-            self.io.say(
-                "  Run `parachute migrate --to-supervised`: it stops them and installs the hub unit.",
-            );
-            return Err(1);
-        }
-        if env.unit_installed() && env.unit_is_current() {
-            let outcome = env.units.ensure_hub_up(&env.ensure_config());
-            if outcome == EnsureOutcome::Started {
-                self.io
-                    .say(&format!("✓ Started the hub unit (port {port})."));
-                return self.wait_healthy().map(|()| HubStep::Changed);
+        let io = &mut *self.io;
+        let step = init::ensure_hub(self.env, &mut |progress| match progress {
+            HubProgress::ReinstallingUnit { reason } => io.say(&format!(
+                "  The installed unit did not bring the hub up ({reason}); installing it again."
+            )),
+        });
+        match step {
+            Ok(step) => {
+                self.say_hub_step(&step);
+                Ok(step)
             }
-            self.io.say(&format!(
-                "  The installed unit did not bring the hub up ({}); installing it again.",
-                outcome.message()
-            ));
-        }
-        let spec = match env.hub_spec() {
-            Ok(spec) => spec,
             Err(e) => {
-                self.io.say(&format!("✗ {e}"));
-                return Err(1);
-            }
-        };
-        let report = env.units.install_and_start(&spec, &env.ensure_config());
-        if let InstallOutcome::Installed { warnings, .. } = &report.install {
-            self.io
-                .say(&format!("✓ {}", report.install.message(&spec.id)));
-            for w in warnings {
-                self.io.say(&format!("  ⚠ {w}"));
+                self.say_init_error(&e);
+                Err(1)
             }
         }
-        if !report.outcome.is_up() {
-            self.io.say(&format!(
-                "✗ The hub did not start: {}",
-                report.outcome.message()
-            ));
-            self.io.say(&format!(
-                "  Its output is in {}; `parachute serve` runs it in the foreground to see why.",
-                env.hub.log_path().display()
-            ));
-            return Err(1);
-        }
-        self.wait_healthy()?;
-        self.io.say(&format!("✓ The hub is up on port {port}."));
-        Ok(HubStep::Changed)
     }
 
-    /// The port opened; `/health` should follow within the readiness budget.
-    fn wait_healthy(&mut self) -> Result<(), i32> {
-        let env = self.env;
-        if procs::wait(env.timing.ready, env.timing.poll, || env.hub_healthy()) {
-            return Ok(());
+    fn say_hub_step(&mut self, step: &HubStep) {
+        match step {
+            HubStep::LegacyHubRunning { pid } => self.io.say(&format!(
+                "✓ A legacy hub is already running (pid {pid}). `parachute migrate --to-supervised` moves it under the service manager."
+            )),
+            HubStep::AlreadyRunning { port, attention } => {
+                let note = match attention {
+                    Some(HubAttention::NotUnderManager) => {
+                        " It is not under the service manager, so it will not come back after a reboot: stop it and run `parachute init` again to install the unit."
+                    }
+                    Some(HubAttention::ForeignUnit) => {
+                        " Its unit is not the one this binary writes: `parachute migrate --to-supervised` replaces it."
+                    }
+                    None => "",
+                };
+                self.io
+                    .say(&format!("✓ The hub is already running on port {port}.{note}"));
+            }
+            HubStep::StartedUnit { port } => self
+                .io
+                .say(&format!("✓ Started the hub unit (port {port}).")),
+            HubStep::Installed {
+                port,
+                unit_message,
+                warnings,
+            } => {
+                if let Some(message) = unit_message {
+                    self.io.say(&format!("✓ {message}"));
+                    for w in warnings {
+                        self.io.say(&format!("  ⚠ {w}"));
+                    }
+                }
+                self.io.say(&format!("✓ The hub is up on port {port}."));
+            }
         }
-        self.io.say(&format!(
-            "✗ The hub opened port {} but /health did not answer within {}s. Its output is in {}.",
-            env.port(),
-            env.timing.ready.as_secs(),
-            env.hub.log_path().display()
-        ));
-        Err(1)
+    }
+
+    fn say_init_error(&mut self, error: &InitError) {
+        match error {
+            InitError::LegacyModulesRunning(running) => {
+                let list: Vec<String> = running
+                    .iter()
+                    .map(|(short, pid)| format!("{short} (pid {pid})"))
+                    .collect();
+                self.io.say(&format!(
+                    "✗ Modules of the legacy install are still running: {}. They hold the ports the hub's modules need.",
+                    list.join(", ")
+                ));
+                self.io.say(
+                    "  Run `parachute migrate --to-supervised`: it stops them and installs the hub unit.",
+                );
+            }
+            InitError::HubDidNotStart { reason, log } => {
+                self.io.say(&format!("✗ The hub did not start: {reason}"));
+                self.io.say(&format!(
+                    "  Its output is in {}; `parachute serve` runs it in the foreground to see why.",
+                    log.display()
+                ));
+            }
+            InitError::NotHealthy { port, secs, log } => self.io.say(&format!(
+                "✗ The hub opened port {port} but /health did not answer within {secs}s. Its output is in {}.",
+                log.display()
+            )),
+            other => self.io.say(&format!("✗ {other}")),
+        }
     }
 
     /// Writes `operator.token` once an admin exists. True when a token was written.
     fn operator_token(&mut self) -> bool {
-        let home = &self.env.home;
-        let path = home.operator_token();
-        if let Ok(Some(_)) = OperatorToken::load(&path) {
-            self.io.say(&format!(
+        let step = init::ensure_operator_token(self.env);
+        let line = match &step {
+            TokenStep::AlreadyInPlace(path) => format!(
                 "✓ The operator token is already in place ({}).",
                 path.display()
-            ));
-            return false;
-        }
-        let db = match HubDb::open(&home.hub_db()) {
-            Ok(db) => db,
-            Err(e) => {
-                self.io.say(&format!(
-                    "⚠ Could not open {} to mint the operator token: {e}",
-                    home.hub_db().display()
-                ));
-                return false;
-            }
+            ),
+            TokenStep::NoAdminYet => "  No admin account yet, so no operator token: create the admin in the setup wizard (or with `parachute auth set-password`), then run `parachute init` again.".to_string(),
+            TokenStep::Written(path) => format!(
+                "✓ Wrote the operator token to {} (mode 0600).",
+                path.display()
+            ),
+            TokenStep::DbUnavailable { path, error } => format!(
+                "⚠ Could not open {} to mint the operator token: {error}",
+                path.display()
+            ),
+            TokenStep::CountFailed(e) => format!("⚠ Could not count the hub's accounts: {e}"),
+            TokenStep::MintFailed(e) => format!(
+                "⚠ Could not write the operator token: {e}. `parachute auth rotate-operator` tries again."
+            ),
         };
-        match db.user_count() {
-            Ok(0) => {
-                self.io.say(
-                    "  No admin account yet, so no operator token: create the admin in the setup wizard (or with `parachute auth set-password`), then run `parachute init` again.",
-                );
-                return false;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.io
-                    .say(&format!("⚠ Could not count the hub's accounts: {e}"));
-                return false;
-            }
-        }
-        let issuer = self.issuer(&db);
-        match mint_operator(&db, OperatorScopeSet::Admin, &issuer, &path) {
-            Ok(_) => {
-                self.io.say(&format!(
-                    "✓ Wrote the operator token to {} (mode 0600).",
-                    path.display()
-                ));
-                true
-            }
-            Err(e) => {
-                self.io.say(&format!(
-                    "⚠ Could not write the operator token: {e}. `parachute auth rotate-operator` tries again."
-                ));
-                false
-            }
-        }
-    }
-
-    /// The issuer an operator token gets: the one issuer rule (setting, environment,
-    /// exposure), else the loopback origin of the port `init` brought the hub up on.
-    fn issuer(&self, db: &HubDb) -> String {
-        let loopback = format!("http://127.0.0.1:{}", self.env.port());
-        let env = parachute_auth::env_origin_from(|var| std::env::var(var).ok())
-            .ok()
-            .flatten();
-        let setting = db
-            .setting(parachute_auth::SETTING_HUB_ORIGIN)
-            .ok()
-            .flatten();
-        let exposure = expose_state::read(&self.env.home)
-            .ok()
-            .flatten()
-            .map(|state| parachute_expose::advertised_origin(&state));
-        parachute_auth::IssuerLayers {
-            setting: setting.as_deref(),
-            env: env.as_deref(),
-            exposure: exposure.as_deref(),
-        }
-        .resolve(&loopback)
-        .origin
+        self.io.say(&line);
+        step.changed()
     }
 
     /// Reports or sets up exposure. Returns the active exposure (if any) and whether anything
     /// changed.
     fn exposure(&mut self) -> Result<(Option<ExposeState>, bool), i32> {
-        match expose_state::read(&self.env.home) {
+        match init::current_exposure(&self.env.home) {
             Ok(Some(state)) => {
                 self.io.say(&format!(
                     "✓ The hub is already exposed at https://{}.",
@@ -348,16 +252,9 @@ impl Init<'_> {
         self.io.say("");
         self.io
             .say(&format!("Setting up exposure: {}…", target.label()));
-        let mut config = ExposeConfig::for_user_home(&self.env.units.env().home_dir);
-        config.progress = Some(Arc::new(|line: &Line| println!("{}", line.render())));
-        let exposure = Exposure::new(
-            self.env.home.clone(),
-            self.runner_arc.clone(),
-            self.env.units.clone(),
-            config,
-        );
-        match exposure.up(&target, &UpOptions::default()) {
-            Ok(_) => Ok((expose_state::read(&self.env.home).ok().flatten(), true)),
+        let progress = Arc::new(|line: &Line| println!("{}", line.render()));
+        match init::expose(self.env, self.runner_arc.clone(), &target, progress) {
+            Ok(state) => Ok((state, true)),
             Err(e) => {
                 self.io.say(&format!("✗ {e}"));
                 Err(1)
@@ -400,14 +297,10 @@ impl Init<'_> {
 
     /// The dashboard URL and what is left to do.
     fn next_steps(&mut self, url: &str) {
-        let home = &self.env.home;
-        let has_vault = parachute_home::services::read_lenient(home)
-            .manifest
-            .find("parachute-vault")
-            .is_some();
-        let has_admin = HubDb::open(&home.hub_db())
-            .and_then(|db| db.user_count())
-            .is_ok_and(|n| n > 0);
+        let Readiness {
+            has_admin,
+            has_vault,
+        } = init::readiness(&self.env.home);
         self.io.say("");
         self.io.say(&format!("Dashboard: {url}"));
         if has_admin && has_vault {

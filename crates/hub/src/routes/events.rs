@@ -6,9 +6,9 @@
 //! comment line every 15 s keeps idle connections (and proxies in front of them) open. The
 //! stream ends after a `stopping` event when the hub shuts down.
 //!
-//! Scope `parachute:host:auth`, by bearer (`Authorization: Bearer …`). A browser's
-//! `EventSource` cannot send headers; the dashboard's session cookie is accepted once sessions
-//! exist (the dashboard issue).
+//! Scope `parachute:host:auth`, by bearer (`Authorization: Bearer …`), or the admin's session
+//! cookie when no `Authorization` header is sent (a browser's `EventSource` cannot send
+//! headers). A session of another account is refused like a missing bearer.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -31,7 +31,11 @@ pub async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
-    require_scope(&state, &headers, SCOPE_HOST_AUTH)?;
+    let admin_session = !headers.contains_key(axum::http::header::AUTHORIZATION)
+        && crate::routes::signin::session::signed_in(&state, &headers)?.is_some_and(|s| s.admin);
+    if !admin_session {
+        require_scope(&state, &headers, SCOPE_HOST_AUTH)?;
+    }
     let subscription = state.events().subscribe();
     let stopping = Box::pin(state.stopping());
     let already_stopping = state.is_stopping();

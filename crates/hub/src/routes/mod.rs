@@ -15,6 +15,7 @@ pub mod proxy;
 pub mod ready;
 pub mod security;
 pub mod settings;
+pub mod signin;
 pub mod tokens;
 pub mod upgrade;
 pub mod wellknown;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(events::events))
         .merge(modules::router())
         .merge(settings::router())
+        .merge(signin::router())
         .merge(tokens::router())
         .merge(upgrade::router())
         // The hub's own routes only: proxied module answers pass through untouched.

@@ -83,9 +83,9 @@ impl ProxyContext {
 
 /// The router fallback: forwards to the module mounted at the path, or answers 404.
 ///
-/// The TCP peer is known when the server was started with connect info
-/// (`into_make_service_with_connect_info::<SocketAddr>()`); it then feeds `x-forwarded-for`
-/// and the loopback check.
+/// The TCP peer is known when the server put `ConnectInfo<SocketAddr>` in the request's
+/// extensions (the hub's server always does); it then feeds `x-forwarded-for` and the
+/// loopback check.
 pub async fn proxy(State(state): State<AppState>, request: Request) -> Response {
     let path = request.uri().path();
     let table = state.proxy().table(state.home());

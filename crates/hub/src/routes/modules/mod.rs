@@ -169,4 +169,5 @@ pub fn ok_json(value: impl serde::Serialize) -> Response {
 }
 
 #[cfg(test)]
+#[path = "modules_tests.rs"]
 mod tests;
