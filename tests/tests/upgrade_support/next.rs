@@ -131,7 +131,8 @@ fn next_manifest(text: &str, version: &str) -> String {
         if trimmed.starts_with('[') {
             in_package = trimmed == "[workspace.package]";
         }
-        if trimmed == "\"tests\"," {
+        // Only the CLI's crates are rebuilt: not the suites, not the desktop shell.
+        if trimmed == "\"tests\"," || trimmed == "\"src-tauri\"," {
             continue;
         }
         if in_package && trimmed.starts_with("version") {
