@@ -30,13 +30,38 @@ ensure_apt_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# Makes sure node (18 or newer) and npm are available, installing Debian's when missing.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    ensure_apt_packages nodejs npm
+  fi
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$major" -lt 18 ]; then
+    echo "node $(node --version) is too old for the dashboard: install Node 18 or newer, then re-run." >&2
+    exit 1
+  fi
+}
+
+# Installs the dashboard's npm packages exactly as ui/package-lock.json pins them, only when
+# the lock file changed since the last install (a stamp in node_modules remembers it).
+ensure_ui_packages() {
+  ensure_node
+  local stamp=ui/node_modules/.parachute-lock-stamp
+  if [ -f "$stamp" ] && cmp -s ui/package-lock.json "$stamp"; then
+    return 0
+  fi
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  cp ui/package-lock.json "$stamp"
+}
+
 # The OAuth flow suite's client side (tests/tests/oauth_flow.rs): a Python virtual environment
 # with authlib under the target directory (`<target>/test-deps/venv`, where the suite looks),
 # and playwright-core in tests/browser/node_modules, driving Debian's chromium. Each is
 # reinstalled only when its pins change (a stamp remembers them). Both paths are git-ignored.
 ensure_oauth_client_deps() {
   ensure_apt_packages python3-venv chromium
-  command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+  ensure_node
   local venv="${CARGO_TARGET_DIR:-target}/test-deps/venv"
   local requirements=tests/oauth-client/requirements.txt
   [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"

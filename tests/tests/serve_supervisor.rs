@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parachute_tests::http;
 use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module};
-use parachute_tests::{TestHome, free_port, pid_gone, wait_for};
+use parachute_tests::{TestHome, free_port, free_ports, pid_gone, wait_for};
 
 /// Pulls `key=<value>` out of a `test-module up pid=… port=…` style line.
 fn field(line: &str, key: &str) -> String {
@@ -462,4 +462,53 @@ fn an_orphaned_copy_of_a_module_on_its_port_is_stopped_at_boot() {
             .then_some(v)
     });
     assert!(ready.is_some(), "{}", hub.output_text());
+}
+
+/// `/health` answers while fifty modules are still coming up: the hub accepts before it boots
+/// and boot is off the accept path. The modules bind only after 8 s, so a `/health` that waited
+/// for boot would find them ready; the bounds are generous (no latency figure here, see
+/// `scripts/bench boot`).
+#[test]
+fn health_answers_while_fifty_modules_are_still_booting() {
+    let home = TestHome::new();
+    for (n, port) in free_ports(50).into_iter().enumerate() {
+        add_test_module(
+            home.path(),
+            &format!("slow{n}"),
+            port,
+            &["--bind-delay-ms", "8000"],
+        );
+    }
+    let hub = HubProcess::start_with(
+        home.path(),
+        HubOptions {
+            no_wait: true,
+            ..HubOptions::default()
+        },
+    );
+    let health = wait_for(Duration::from_secs(30), || {
+        http::get(hub.port, "/health")
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    assert!(health.is_some(), "no /health:\n{}", hub.output_text());
+    let during = ready(hub.port);
+    assert_eq!(during["ready"], false, "{during}");
+    let up = names(&during["ready_modules"]).len();
+    assert!(
+        up < 50,
+        "every module was already up when /health first answered: {during}"
+    );
+    // And boot does finish: every module comes up.
+    let after = wait_for(Duration::from_secs(90), || {
+        let v = ready(hub.port);
+        (v["ready"] == true).then_some(v)
+    });
+    assert!(
+        after.is_some(),
+        "not every module came up: {}\n{}",
+        ready(hub.port),
+        hub.output_text()
+    );
+    assert_eq!(names(&after.unwrap()["ready_modules"]).len(), 50);
 }

@@ -137,6 +137,9 @@ pub struct RuntimeOptions {
     /// How long open connections may keep the hub from stopping its modules after a stop
     /// request (see [`crate::serve::CONNECTION_GRACE`]).
     pub connection_grace: Duration,
+    /// Header and idle timeouts and the connection limit of the HTTP server
+    /// (`PARACHUTE_HTTP_*`), so a few thousand slow clients cannot exhaust the hub.
+    pub http: crate::server::HttpLimits,
 }
 
 impl Default for RuntimeOptions {
@@ -147,6 +150,7 @@ impl Default for RuntimeOptions {
             event_capacity: 1024,
             supervisor: SupervisorConfig::default(),
             connection_grace: Duration::from_secs(5),
+            http: crate::server::HttpLimits::default(),
         }
     }
 }
@@ -201,6 +205,9 @@ pub enum ConfigError {
         "PARACHUTE_UPDATE_CHECK_SECS={0:?} is not a number of seconds; give e.g. 86400 for a daily check, or 0 (or off) to check only when asked"
     )]
     BadUpdateCheck(String),
+    /// A `PARACHUTE_HTTP_*` limit is not a usable number.
+    #[error(transparent)]
+    HttpLimit(#[from] crate::server::BadLimit),
     /// Only one of the two seed-admin variables is set.
     #[error(
         "PARACHUTE_INITIAL_ADMIN_USERNAME and PARACHUTE_INITIAL_ADMIN_PASSWORD go together: set both to create the first admin, or neither"
@@ -287,6 +294,7 @@ impl HubConfig {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| ConfigError::BadEventCapacity(raw.to_string()))?;
         }
+        runtime.http = crate::server::HttpLimits::from_lookup(get)?;
         let upgrade = UpgradeOptions {
             settings: parachute_upgrade::UpgradeSettings::from_vars(&vars)?,
             units: parachute_unit::UnitEnv::from_lookup(|k| get(k).map(str::to_string))?,

@@ -25,7 +25,7 @@
 //! stdout are [`crate::config::RuntimeOptions`]; signals are the caller's (the CLI passes
 //! SIGTERM/SIGINT as the shutdown future, the desktop app its quit).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -145,11 +145,7 @@ impl Hub {
         }
         let app = routes::router(state.clone());
         let stopping = state.clone();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = crate::server::serve(listener, app, config.runtime.http.clone(), async move {
             tokio::select! {
                 () = shutdown => {}
                 () = stopping.stopping() => {}
@@ -165,12 +161,8 @@ impl Hub {
         crate::upgrade::spawn_checks(state.clone());
         tokio::spawn(forward_supervisor_events(state.clone()));
         let booting = tokio::spawn(boot_modules(state.clone(), home_mark));
-        let result = finish_or_give_up(
-            server.into_future(),
-            state.stopping(),
-            config.runtime.connection_grace,
-        )
-        .await;
+        let result =
+            finish_or_give_up(server, state.stopping(), config.runtime.connection_grace).await;
         state.begin_shutdown();
         // Boot may still be handing rows over; let it finish so shutdown sees every module.
         let _ = booting.await;
@@ -323,6 +315,12 @@ impl HubHandle {
     /// The port the hub listens on.
     pub fn port(&self) -> u16 {
         self.state.port()
+    }
+
+    /// First-run setup's one-shot bootstrap token, while no admin has claimed the hub (`None`
+    /// once one exists). `serve` prints it; the desktop app passes it to its setup window.
+    pub fn bootstrap_token(&self) -> Option<String> {
+        self.state.bootstrap().current()
     }
 
     /// The hub database (the desktop app mints its window's short-lived token with it).

@@ -17,6 +17,7 @@ pub mod operations;
 pub mod packages;
 pub mod routes;
 pub mod serve;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod upgrade;

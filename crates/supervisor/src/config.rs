@@ -62,7 +62,9 @@ pub struct SupervisorConfig {
     /// How long after spawn the module must accept TCP on its port before it is flagged
     /// `started_but_unbound` (it keeps running and is polled further).
     pub readiness_timeout: Duration,
-    /// Interval between readiness probes.
+    /// The longest interval between readiness probes: the first probes follow each other
+    /// quickly (5 ms, doubling), so a module that binds at once is noticed within milliseconds,
+    /// then back off to this.
     pub readiness_interval: Duration,
     /// Size of the in-memory log ring per module, in bytes of line text.
     pub ring_bytes: usize,

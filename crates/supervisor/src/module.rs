@@ -426,6 +426,10 @@ fn exit_info(status: std::process::ExitStatus) -> ExitInfo {
     }
 }
 
+/// The wait after the first failed readiness probe; each later wait doubles, up to
+/// [`SupervisorConfig::readiness_interval`].
+const FIRST_PROBE_INTERVAL: Duration = Duration::from_millis(5);
+
 /// Polls `127.0.0.1:port` until the module accepts a connection. Past the readiness timeout the
 /// module is flagged `started_but_unbound` but polling continues, so a slow module still turns
 /// ready (and the flag clears) when it finally binds.
@@ -438,6 +442,7 @@ async fn readiness_gate(
 ) {
     let started = Instant::now();
     let mut flagged = false;
+    let mut backoff = FIRST_PROBE_INTERVAL;
     loop {
         let probe = tokio::time::timeout(
             Duration::from_secs(1),
@@ -476,8 +481,9 @@ async fn readiness_gate(
         let interval = if flagged {
             Duration::from_secs(1)
         } else {
-            config.readiness_interval
+            backoff.min(config.readiness_interval)
         };
+        backoff = backoff.saturating_mul(2);
         tokio::time::sleep(interval).await;
     }
 }

@@ -8,9 +8,10 @@
 //! process group. Every module runs in a group of its own, so its orphaned descendants do too;
 //! commands the hub runs directly (`bun`, `npm`, `systemctl`, …) stay in the hub's group and
 //! are waited on by whoever spawned them. Module leaders are direct children in groups of their
-//! own: the supervisor lists each one from before its fork until its exit status is collected,
-//! and the scan holds that list locked, so a module that exits at once is never reaped here
-//! (its exit code would be lost to the supervisor). `is_ours` can exclude further pids.
+//! own: the supervisor lists each one as it is forked until its exit status is collected, and
+//! the scan holds forks off (and that list locked), so a module that exits at once is never
+//! reaped here (its exit code would be lost to the supervisor). `is_ours` can exclude further
+//! pids.
 //!
 //! Nothing polls: the scan runs when the kernel says a child changed state (SIGCHLD, which it
 //! also sends when an orphan is adopted already dead), and once at start. A scan lists only the
@@ -63,6 +64,7 @@ fn reap_adopted_zombies(is_ours: &dyn Fn(u32) -> bool) {
     let my_group = unsafe { libc::getpgrp() } as u32;
     // Held for the whole scan: no module is forked (and so none can be missing from the list)
     // while we decide what to reap.
+    let _no_forks = crate::spawn::quiesce_forks();
     let modules = crate::spawn::direct_children();
     let candidates =
         parachute_os::process::children(me).unwrap_or_else(parachute_os::process::all_pids);

@@ -1,14 +1,16 @@
 //! Turning a [`SpawnSpec`] into a child process tied to the hub's lifetime.
 //!
-//! Every module is forked from one dedicated thread that lives as long as the process. Linux
-//! delivers `PR_SET_PDEATHSIG` when the *thread* that forked the child exits, not the process:
-//! a module forked from a runtime thread that later goes away (a tokio blocking-pool thread, a
-//! worker replaced after `block_in_place`, the thread of a short-lived runtime) would be killed
-//! while the hub is still running.
+//! Every module is forked from a small pool of dedicated threads that live as long as the
+//! process. Linux delivers `PR_SET_PDEATHSIG` when the *thread* that forked the child exits, not
+//! the process: a module forked from a runtime thread that later goes away (a tokio
+//! blocking-pool thread, a worker replaced after `block_in_place`, the thread of a short-lived
+//! runtime) would be killed while the hub is still running. A pool (rather than one thread)
+//! lets a boot of many modules fork several at once; forks only share a read lock
+//! ([`FORK_GATE`]), which the orphan reaper takes exclusively for its scan.
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Mutex, MutexGuard, OnceLock, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockWriteGuard, mpsc};
 
 use tokio::sync::oneshot;
 
@@ -102,9 +104,19 @@ pub(crate) fn command(
     cmd
 }
 
-/// Pids of the module processes this process spawned and has not yet waited for. Held locked
-/// while a fork is in progress, so the reaper never sees a fresh child before it is listed.
+/// Pids of the module processes this process spawned and has not yet waited for.
 static DIRECT_CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Held shared from before a fork until its child is in [`DIRECT_CHILDREN`] (forks run in
+/// parallel), and exclusively by the reaper's scan, so the reaper never sees a fresh child
+/// before it is listed.
+static FORK_GATE: RwLock<()> = RwLock::new(());
+
+/// Waits for the forks in progress to list their children and keeps new ones from starting
+/// until the guard is dropped (a poisoned gate still guards).
+pub(crate) fn quiesce_forks() -> RwLockWriteGuard<'static, ()> {
+    FORK_GATE.write().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Locks [`DIRECT_CHILDREN`] (a poisoned lock is still a valid list).
 pub(crate) fn direct_children() -> MutexGuard<'static, Vec<u32>> {
@@ -126,45 +138,63 @@ struct Job {
     reply: oneshot::Sender<std::io::Result<tokio::process::Child>>,
 }
 
-/// The queue of the spawner thread; `None` when that thread could not be started.
+/// The queue the spawner threads share; `None` when not one of them could be started.
 static SPAWNER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
 
-/// Starts the spawner thread. The sender lives in a static and is never dropped, so the
-/// thread's loop never ends: the thread lives exactly as long as the process.
+/// How many spawner threads fork in parallel: enough to overlap forks on every core, few enough
+/// to stay cheap while idle (each is a parked thread).
+fn spawner_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4))
+}
+
+/// Starts the spawner threads. The sender lives in a static and is never dropped, so their
+/// loops never end: the threads live exactly as long as the process.
 fn spawner() -> Option<&'static mpsc::Sender<Job>> {
     SPAWNER
         .get_or_init(|| {
             let (tx, rx) = mpsc::channel::<Job>();
-            let started = std::thread::Builder::new()
-                .name("parachute-spawner".into())
-                .spawn(move || {
-                    for mut job in rx {
-                        let _runtime = job.runtime.enter();
-                        let _ = job.reply.send(spawn_listed(&mut job.cmd));
-                    }
-                });
-            match started {
-                Ok(_) => Some(tx),
-                Err(err) => {
-                    tracing::warn!(%err, "cannot start the module spawner thread; modules are forked from runtime threads");
-                    None
+            let rx = Arc::new(Mutex::new(rx));
+            let mut started = 0;
+            for n in 0..spawner_threads() {
+                let rx = rx.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("parachute-spawner-{n}"))
+                    .spawn(move || spawner_loop(&rx));
+                match thread {
+                    Ok(_) => started += 1,
+                    Err(err) => tracing::warn!(%err, "cannot start a module spawner thread"),
                 }
             }
+            if started == 0 {
+                tracing::warn!("no module spawner thread; modules are forked from runtime threads");
+                return None;
+            }
+            Some(tx)
         })
         .as_ref()
 }
 
-/// Forks `cmd` and lists the child in [`DIRECT_CHILDREN`] before anyone else can look.
+/// One spawner thread: takes the next job (whichever thread is free gets it) and forks it.
+fn spawner_loop(rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(mut job) = next else { return };
+        let _runtime = job.runtime.enter();
+        let _ = job.reply.send(spawn_listed(&mut job.cmd));
+    }
+}
+
+/// Forks `cmd` and lists the child in [`DIRECT_CHILDREN`] before the reaper can look.
 fn spawn_listed(cmd: &mut tokio::process::Command) -> std::io::Result<tokio::process::Child> {
-    let mut children = direct_children();
+    let _gate = FORK_GATE.read().unwrap_or_else(|e| e.into_inner());
     let child = cmd.spawn()?;
     if let Some(pid) = child.id() {
-        children.push(pid);
+        direct_children().push(pid);
     }
     Ok(child)
 }
 
-/// Spawns `cmd` from the process-lifetime spawner thread (see the module docs). Must be called
+/// Spawns `cmd` from a process-lifetime spawner thread (see the module docs). Must be called
 /// inside a tokio runtime; the child belongs to that runtime.
 pub(crate) async fn spawn(
     mut cmd: tokio::process::Command,

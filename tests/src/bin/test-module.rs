@@ -35,7 +35,8 @@
 //! contain that value (a vault checks `vault.<name>`).
 //!
 //! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
-//! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart; anything else → a JSON
+//! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart (`?chunks=N&gap_ms=M` for
+//! other counts and gaps); anything else → a JSON
 //! description of the request (method, path, query, headers, body length) and of the
 //! module (`PORT`, `PARACHUTE_HUB_ORIGIN`, pid).
 
@@ -287,12 +288,25 @@ async fn redirect() -> Response {
         .into_response()
 }
 
-async fn stream() -> Response {
-    let chunks = futures_util::stream::unfold(0u32, |n| async move {
-        if n == 3 {
+async fn stream(req: Request) -> Response {
+    let param = |key: &str, default: u64| {
+        req.uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (count, gap) = (
+        param("chunks", 3),
+        Duration::from_millis(param("gap_ms", 100)),
+    );
+    let chunks = futures_util::stream::unfold(0u64, move |n| async move {
+        if n == count {
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(gap).await;
         Some((
             Ok::<_, std::io::Error>(Bytes::from(format!("chunk {n}\n"))),
             n + 1,
