@@ -11,6 +11,7 @@ pub mod expose;
 pub mod gate;
 pub mod health;
 pub mod host;
+pub mod manage;
 pub mod modules;
 pub mod oauth;
 pub mod proof;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(signin::router())
         .merge(oauth::router())
+        .merge(manage::router())
         .merge(setup::router())
         .merge(tokens::router())
         .merge(upgrade::router())
