@@ -4,6 +4,7 @@
 //! setup gate (503 until an admin exists), then the routes.
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
+pub mod account;
 pub mod admin;
 pub mod discovery;
 pub mod events;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(signin::router())
         .merge(oauth::router())
         .merge(manage::router())
+        .merge(account::router())
         .merge(setup::router())
         .merge(tokens::router())
         .merge(upgrade::router())
