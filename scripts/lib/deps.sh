@@ -54,3 +54,24 @@ ensure_ui_packages() {
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
   cp ui/package-lock.json "$stamp"
 }
+
+# The OAuth flow suite's client side (tests/tests/oauth_flow.rs): a Python virtual environment
+# with authlib under the target directory (`<target>/test-deps/venv`, where the suite looks),
+# and playwright-core in tests/browser/node_modules, driving Debian's chromium. Each is
+# reinstalled only when its pins change (a stamp remembers them). Both paths are git-ignored.
+ensure_oauth_client_deps() {
+  ensure_apt_packages python3-venv chromium
+  ensure_node
+  local venv="${CARGO_TARGET_DIR:-target}/test-deps/venv"
+  local requirements=tests/oauth-client/requirements.txt
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+  if ! cmp -s "$requirements" "$venv/.parachute-requirements-stamp"; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/.parachute-requirements-stamp"
+  fi
+  local stamp=tests/browser/node_modules/.parachute-lock-stamp
+  if ! { [ -f "$stamp" ] && cmp -s tests/browser/package-lock.json "$stamp"; }; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+    cp tests/browser/package-lock.json "$stamp"
+  fi
+}

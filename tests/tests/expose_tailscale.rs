@@ -404,3 +404,43 @@ fn public_without_a_flag_picks_the_only_ready_provider() {
     stand.cli(&["expose", "public", "--tailnet", "off"]).ok();
     assert!(stand.json("expose-state.json").is_none());
 }
+
+#[test]
+fn going_public_says_whether_two_step_sign_in_protects_the_admin() {
+    let stand = tailscale_stand();
+    let db = parachute_tests::auth::db(stand.home.path());
+    let admin = db.first_user().unwrap().expect("the stand has an admin");
+    let run = stand.cli(&["expose", "public", "--tailnet"]);
+    run.ok();
+    assert!(
+        run.stdout.contains(&format!("{ORIGIN}/login is now reachable from the internet, and {} signs in with a password alone", admin.username)),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("parachute auth 2fa enroll"),
+        "{}",
+        run.stdout
+    );
+    stand.cli(&["expose", "public", "off"]).ok();
+
+    // With two-step sign-in on, the line says so instead.
+    let pending = db.begin_two_factor_enrolment(&admin.id).unwrap();
+    db.confirm_two_factor_enrolment(
+        &admin.id,
+        &pending.secret,
+        &parachute_tests::totp::code_now(&pending.secret),
+    )
+    .unwrap();
+    let run = stand.cli(&["expose", "public", "--tailnet"]);
+    run.ok();
+    assert!(
+        run.stdout.contains(&format!(
+            "two-step sign-in protects {} (10 backup codes left)",
+            admin.username
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("password alone"), "{}", run.stdout);
+}

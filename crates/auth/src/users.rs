@@ -307,6 +307,21 @@ impl HubDb {
         })
     }
 
+    /// Whether `user_id` chose their own password (`users.password_changed`; false for an
+    /// account an admin made with a password the person has not changed yet).
+    pub fn password_changed(&self, user_id: &str) -> Result<bool, AuthError> {
+        let flag: Option<i64> = self
+            .lock()
+            .query_row(
+                "SELECT password_changed FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(AuthError::sql("looking up a user"))?;
+        Ok(flag == Some(1))
+    }
+
     /// Whether `password` is `username`'s password (false for an unknown user).
     pub fn verify_password(&self, username: &str, password: &str) -> Result<bool, AuthError> {
         let hash: Option<String> = self

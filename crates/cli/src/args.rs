@@ -228,6 +228,59 @@ twice at a terminal, or given with --password <pw> or --password-stdin for scrip
     },
     /// List user accounts.
     ListUsers,
+    /// List OAuth clients that registered themselves and wait for approval.
+    PendingClients,
+    /// Approve a pending OAuth client so it can complete sign-in.
+    ApproveClient {
+        /// The client's id (from `pending-clients`).
+        client_id: String,
+    },
+    /// List the apps an account approved (consent is skipped for them next time).
+    ListGrants {
+        /// Account (default: the hub's admin).
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Forget an app's approval, so it asks for consent again (its tokens stay valid; revoke
+    /// them with revoke-token).
+    RevokeGrant {
+        /// The client's id (from `list-grants`).
+        client_id: String,
+        /// Account (default: the hub's admin).
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Two-step sign-in (TOTP) for the hub's login page: status, enroll, disenroll.
+    #[command(name = "2fa")]
+    TwoFactor {
+        /// What to do (default: status).
+        #[command(subcommand)]
+        action: Option<TwoFactorAction>,
+    },
+}
+
+/// `auth 2fa` actions.
+#[derive(Debug, Clone, Subcommand)]
+pub enum TwoFactorAction {
+    /// Show whether the account signs in with a second factor, and its backup codes left.
+    Status {
+        /// Account (default: the hub's admin).
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Turn it on: prints the secret and otpauth:// URI for an authenticator app, reads one
+    /// current code from standard input to confirm, then prints ten backup codes once.
+    Enroll {
+        /// Account (default: the hub's admin).
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Turn it off (the secret and backup codes are deleted).
+    Disenroll {
+        /// Account (default: the hub's admin).
+        #[arg(long)]
+        username: Option<String>,
+    },
 }
 
 /// `--expires-in`: a whole number of seconds, more than zero and at most 365 days.

@@ -228,10 +228,28 @@ fn bearer_any_case(value: Option<&str>) -> Result<&str, AuthFailure> {
     Ok(token)
 }
 
+/// [`require_scope_rfc6750`] without a scope: any valid bearer of this hub (for routes that
+/// judge the bearer's scopes themselves, such as revocation under minting authority).
+pub fn require_bearer_rfc6750(state: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = bearer_any_case(value).map_err(rfc6750)?;
+    validate_with(state, token, None).map_err(rfc6750)
+}
+
 fn validate(state: &AppState, token: &str, scope: &str) -> Result<Claims, AuthFailure> {
+    validate_with(state, token, Some(scope))
+}
+
+fn validate_with(
+    state: &AppState,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<Claims, AuthFailure> {
     let request = ValidationRequest {
         accepted_issuers: accepted_issuers(state),
-        required_scope: Some(scope.to_string()),
+        required_scope: scope.map(str::to_string),
         expected_audience: None,
         now: state.db().now(),
     };

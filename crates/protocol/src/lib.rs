@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod exposure;
 pub mod hub;
+pub mod manage;
 pub mod module;
 pub mod modules_list;
 pub mod operation;
@@ -37,6 +38,10 @@ pub use exposure::{
     ExposeAnswer, ExposeRequest, ExposeTarget, ExposureLayer, ExposureSnapshot, TunnelSummary,
 };
 pub use hub::{AdminState, BootProgress, Health, HubInfo, HubSnapshot, Ready};
+pub use manage::{
+    GrantList, GrantRow, OAuthClientList, OAuthClientView, RevokeTokenAnswer, RevokeTokenRequest,
+    TokenList, TokenRow, UserList, UserRow,
+};
 pub use module::{
     ExitInfo, ModuleAnswer, ModuleLogs, ModuleState, ModuleStates, ModuleStatus, RestartAction,
     RestartAnswer, StartError, StopAnswer,

@@ -74,6 +74,16 @@ pub fn definitions() -> String {
         MeUser::decl(),
         MeAnswer::decl(),
         HostAdminToken::decl(),
+        TokenRow::decl(),
+        TokenList::decl(),
+        RevokeTokenRequest::decl(),
+        RevokeTokenAnswer::decl(),
+        GrantRow::decl(),
+        GrantList::decl(),
+        OAuthClientView::decl(),
+        OAuthClientList::decl(),
+        UserRow::decl(),
+        UserList::decl(),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

@@ -27,7 +27,12 @@
 //! for a proxy in front of a public origin), else from the origin itself, on every request.
 //! Refusals are `401 {"error":"invalid_token","code":…,"message":…}` (codes as the library's:
 //! `signature`, `issuer`, `expired`, `kid`, `jwks`, `shape`, `revoked`,
-//! `revocation_unavailable`); accepted requests get the description below plus `claims`.
+//! `revocation_unavailable`, `audience`); accepted requests get the description below plus
+//! `claims`. Every refusal carries an RFC 6750 challenge, `WWW-Authenticate: Bearer
+//! realm="test-module"` plus `error="invalid_token"` when a token was presented and, when
+//! `TEST_MODULE_RESOURCE_METADATA` is set, `resource_metadata="<that URL>"` (RFC 9728: how an
+//! MCP client finds the authorization server). `TEST_MODULE_AUDIENCE` makes `aud` required to
+//! contain that value (a vault checks `vault.<name>`).
 //!
 //! Routes: `GET /health` → `{"ok":true}`; `POST /echo` streams the body back; `GET /redirect` →
 //! 302 to `/elsewhere`; `GET /stream` sends three chunks 100 ms apart (`?chunks=N&gap_ms=M` for
@@ -362,7 +367,23 @@ mod guard {
         fn into_response(self) -> Response {
             let body =
                 serde_json::json!({"error": "invalid_token", "code": self.0, "message": self.1});
-            (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+            let mut challenge = String::from("Bearer realm=\"test-module\"");
+            if self.0 != "missing" {
+                challenge.push_str(", error=\"invalid_token\"");
+            }
+            if let Some(url) = std::env::var("TEST_MODULE_RESOURCE_METADATA")
+                .ok()
+                .filter(|u| !u.is_empty())
+            {
+                challenge.push_str(&format!(", resource_metadata=\"{url}\""));
+            }
+            let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+            if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
         }
     }
 
@@ -377,7 +398,7 @@ mod guard {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string);
         let Some(token) = token else {
-            return Refusal("shape", "no bearer token".into()).into_response();
+            return Refusal("missing", "no bearer token".into()).into_response();
         };
         match verify(&token).await {
             Ok(claims) => {
@@ -445,8 +466,12 @@ mod guard {
         };
         let public = RS256PublicKey::from_components(&part("n")?, &part("e")?)
             .map_err(|e| Refusal("jwks", e.to_string()))?;
+        let audience = std::env::var("TEST_MODULE_AUDIENCE")
+            .ok()
+            .filter(|a| !a.is_empty());
         let options = VerificationOptions {
             allowed_issuers: Some(HashSet::from_strings(&[issuer.as_str()])),
+            allowed_audiences: audience.as_deref().map(|a| HashSet::from_strings(&[a])),
             time_tolerance: Some(Duration::from_secs(0)),
             ..Default::default()
         };
@@ -456,6 +481,8 @@ mod guard {
                 let text = e.to_string();
                 let code = if text.contains("issuer") {
                     "issuer"
+                } else if text.to_lowercase().contains("audience") {
+                    "audience"
                 } else if text.contains("expired") {
                     "expired"
                 } else {

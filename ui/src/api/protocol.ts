@@ -1161,3 +1161,171 @@ expires_at: string,
  * The scopes it carries (`parachute:host:admin`, `parachute:host:auth`).
  */
 scopes: Array<string>, };
+
+export type TokenRow = { 
+/**
+ * The token id.
+ */
+jti: string, 
+/**
+ * The user it was issued to (OAuth tokens), if any.
+ */
+user_id: string | null, 
+/**
+ * Its subject (`operator` for operator tokens).
+ */
+subject: string | null, 
+/**
+ * The client it was issued to.
+ */
+client_id: string, 
+/**
+ * Its scopes.
+ */
+scopes: Array<string>, 
+/**
+ * Expiry (ISO-8601).
+ */
+expires_at: string, 
+/**
+ * When it was revoked (ISO-8601), if it was.
+ */
+revoked_at: string | null, 
+/**
+ * Creation (ISO-8601).
+ */
+created_at: string, 
+/**
+ * `oauth_refresh`, `cli_mint` or `operator_mint`.
+ */
+created_via: string, 
+/**
+ * The `permissions` claim, if any.
+ */
+permissions: Record<string, unknown> | null, };
+
+export type TokenList = { 
+/**
+ * The rows, newest first.
+ */
+tokens: Array<TokenRow>, 
+/**
+ * Always `null` here: the whole registry fits one page.
+ */
+next_cursor: string | null, };
+
+export type RevokeTokenRequest = { 
+/**
+ * The token id to revoke.
+ */
+jti: string, };
+
+export type RevokeTokenAnswer = { 
+/**
+ * The token id.
+ */
+jti: string, 
+/**
+ * When it is (or already was) revoked.
+ */
+revoked_at: string, 
+/**
+ * Whether it had been revoked before this request.
+ */
+already_revoked: boolean, };
+
+export type GrantRow = { 
+/**
+ * The user who approved.
+ */
+user_id: string, 
+/**
+ * The app.
+ */
+client_id: string, 
+/**
+ * Its name, when the client still exists and has one.
+ */
+client_name: string | null, 
+/**
+ * Every scope approved so far.
+ */
+scopes: Array<string>, 
+/**
+ * The latest approval (ISO-8601).
+ */
+granted_at: string, };
+
+export type GrantList = { 
+/**
+ * The bearer's user's grants, newest first.
+ */
+grants: Array<GrantRow>, };
+
+export type OAuthClientView = { 
+/**
+ * Its id.
+ */
+client_id: string, 
+/**
+ * Its registered name.
+ */
+client_name: string | null, 
+/**
+ * Its redirect URIs.
+ */
+redirect_uris: Array<string>, 
+/**
+ * Scopes named at registration.
+ */
+scopes: Array<string>, 
+/**
+ * `pending` or `approved`.
+ */
+status: string, 
+/**
+ * Registration time (ISO-8601).
+ */
+registered_at: string, 
+/**
+ * Registered by this hub's operator.
+ */
+same_hub: boolean, };
+
+export type OAuthClientList = { 
+/**
+ * The clients.
+ */
+clients: Array<OAuthClientView>, };
+
+export type UserRow = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * Its sign-in name.
+ */
+username: string, 
+/**
+ * Whether the person chose their own password.
+ */
+password_changed: boolean, 
+/**
+ * The vaults it may use (`user_vaults`; empty for the admin: no narrowing).
+ */
+assigned_vaults: Array<string>, 
+/**
+ * Creation (ISO-8601).
+ */
+created_at: string, 
+/**
+ * Ours: whether two-step sign-in is on.
+ */
+two_factor: boolean, };
+
+export type UserList = { 
+/**
+ * Every account, oldest (the admin) first.
+ */
+users: Array<UserRow>, };

@@ -8,8 +8,13 @@
 //! cleanly).
 
 mod accounts;
+mod approve_client;
+mod list_grants;
 mod mint;
 mod password;
+mod pending_clients;
+mod revoke_grant;
+mod two_factor;
 
 use parachute_auth::operator::{OperatorScopeSet, mint_operator};
 use parachute_auth::{HubDb, ResolvedIssuer};
@@ -65,6 +70,14 @@ pub fn run(command: &AuthCommand) -> i32 {
             },
         ),
         AuthCommand::ListUsers => accounts::list_users(&home),
+        AuthCommand::PendingClients => pending_clients::run(&home),
+        AuthCommand::ApproveClient { client_id } => approve_client::run(&home, client_id),
+        AuthCommand::ListGrants { username } => list_grants::run(&home, username.as_deref()),
+        AuthCommand::RevokeGrant {
+            client_id,
+            username,
+        } => revoke_grant::run(&home, client_id, username.as_deref()),
+        AuthCommand::TwoFactor { action } => two_factor::run(&home, action.as_ref()),
     });
     match result {
         Ok(()) => 0,
@@ -83,11 +96,33 @@ fn verb_name(command: &AuthCommand) -> &'static str {
         AuthCommand::RevokeToken { .. } => "revoke-token",
         AuthCommand::SetPassword { .. } => "set-password",
         AuthCommand::ListUsers => "list-users",
+        AuthCommand::PendingClients => "pending-clients",
+        AuthCommand::ApproveClient { .. } => "approve-client",
+        AuthCommand::ListGrants { .. } => "list-grants",
+        AuthCommand::RevokeGrant { .. } => "revoke-grant",
+        AuthCommand::TwoFactor { .. } => "2fa",
     }
 }
 
 fn open_db(home: &Home) -> Result<HubDb, String> {
     HubDb::open(&home.hub_db()).map_err(|e| e.to_string())
+}
+
+/// The account `--username` names, else the hub's admin (the first account).
+fn account(db: &HubDb, username: Option<&str>) -> Result<parachute_auth::User, String> {
+    match username.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(name) => db
+            .user_by_username(name)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "there is no account {name:?}; `parachute auth list-users` shows the accounts"
+                )
+            }),
+        None => db.first_user().map_err(|e| e.to_string())?.ok_or_else(|| {
+            "there is no hub account yet; create one with `parachute auth set-password`".to_string()
+        }),
+    }
 }
 
 /// The issuer tokens minted by this CLI carry: the issuer rule over the `hub_origin` setting

@@ -128,7 +128,15 @@ fn up(exposure: &Exposure, target: &Target, args: &ExposeArgs) -> Result<(), Exp
     let options = UpOptions {
         hub_origin: args.hub_origin.clone(),
     };
-    exposure.up(target, &options).map(|_| ())
+    let report = exposure.up(target, &options)?;
+    if matches!(target, Target::Funnel | Target::Cloudflare(_))
+        && let Ok(home) = hub_access::home()
+    {
+        for line in super::public_2fa::lines(&home, &report.url) {
+            println!("{line}");
+        }
+    }
+    Ok(())
 }
 
 /// `expose public` without a provider: the only ready one; on a terminal, a choice when both

@@ -8,6 +8,7 @@ pub mod install;
 pub mod lifecycle;
 pub mod logs;
 pub mod migrate;
+pub mod public_2fa;
 pub mod serve;
 pub mod status;
 pub mod terminal;

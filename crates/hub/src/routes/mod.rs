@@ -4,6 +4,7 @@
 //! setup gate (503 until an admin exists), then the routes.
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
+pub mod account;
 pub mod admin;
 pub mod discovery;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod expose;
 pub mod gate;
 pub mod health;
 pub mod host;
+pub mod manage;
 pub mod modules;
 pub mod oauth;
 pub mod proof;
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(signin::router())
         .merge(oauth::router())
+        .merge(manage::router())
+        .merge(account::router())
         .merge(setup::router())
         .merge(tokens::router())
         .merge(upgrade::router())

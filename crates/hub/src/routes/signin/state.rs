@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use parachute_auth::Clock;
 use parachute_auth::pending_login::PendingLogins;
-use parachute_auth::rate_limit::{LOGIN_LIMIT, RateLimit, RateLimiter, SECOND_FACTOR_LIMIT};
+use parachute_auth::rate_limit::{
+    CHANGE_PASSWORD_LIMIT, LOGIN_LIMIT, RateLimit, RateLimiter, SECOND_FACTOR_LIMIT,
+};
 use parachute_auth::secret_tokens::{constant_time_eq, random_token};
 
 /// Token requests one client may make per minute: far more than any client refreshes, far
@@ -34,6 +36,9 @@ pub struct SignInState {
     pub login_limiter: RateLimiter,
     /// `/login/2fa` attempts per user and client address.
     pub second_factor_limiter: RateLimiter,
+    /// `/account/change-password` and 2FA-off attempts per user (the current password is
+    /// checked there).
+    pub password_limiter: RateLimiter,
     /// `/oauth/token` requests per client id (behind a tunnel every peer is loopback, so the
     /// client is the actor to slow).
     pub token_limiter: RateLimiter,
@@ -91,6 +96,7 @@ impl SignInState {
             login_limiter: RateLimiter::new(LOGIN_LIMIT, clock.clone()),
             second_factor_limiter: RateLimiter::new(SECOND_FACTOR_LIMIT, clock.clone()),
             token_limiter: RateLimiter::new(TOKEN_LIMIT, clock.clone()),
+            password_limiter: RateLimiter::new(CHANGE_PASSWORD_LIMIT, clock.clone()),
             tickets: Mutex::new(HashMap::new()),
             clock,
         }
