@@ -5,6 +5,7 @@
 //! Each area module exposes its handlers; this file is the single place they are mounted.
 
 pub mod admin;
+pub mod chrome;
 pub mod discovery;
 pub mod events;
 pub mod expose;
@@ -63,7 +64,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/", get(admin::shell))
         .route("/admin/assets/{*file}", get(admin::asset))
         .route("/admin/{*rest}", get(admin::shell))
-        // The hub's own routes only: proxied module answers pass through untouched.
+        // The hub's own routes only: proxied module answers pass through untouched (but for the
+        // chrome strip on complete HTML pages, `chrome.rs`).
         .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
         // Set before the layer so the setup gate covers the fallback too.
