@@ -14,7 +14,18 @@ use args::{Cli, Command};
 
 /// Runs the CLI with the process arguments and returns the exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    run_from(std::env::args_os())
+}
+
+/// Runs the CLI with `args` (the first is the program name, as in `std::env::args_os`) and
+/// returns the exit code. `parachute-desktop --cli <verb> …` calls this with
+/// `["parachute", <verb>, …]`, so both binaries run exactly the same CLI.
+pub fn run_from<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => return parse_failure(&err),
     };

@@ -9,6 +9,7 @@
 //!
 //! | area | module |
 //! |---|---|
+//! | what the desktop app does at launch: attach to a proven hub, start the unit, offer migrate, or run in process | [`attach`] |
 //! | status snapshot (`parachute status`, the tray's status line) | [`status`] |
 //! | the hub: find it, attach, start it in process or through its unit | [`hub`] |
 //! | module start / stop / restart through the running hub | [`modules`] |
@@ -18,6 +19,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attach;
 pub mod blocking;
 pub mod hub;
 pub mod init;

@@ -13,6 +13,7 @@ pub mod gate;
 pub mod health;
 pub mod host;
 pub mod modules;
+pub mod oauth;
 pub mod proof;
 pub mod proxy;
 pub mod ready;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(modules::router())
         .merge(settings::router())
         .merge(signin::router())
+        .merge(oauth::router())
         .merge(setup::router())
         .merge(tokens::router())
         .merge(upgrade::router())

@@ -1,0 +1,115 @@
+//! The settings window: the dashboard served by the hub at `http://127.0.0.1:<port>/admin/`,
+//! or the app's own page while no hub runs (the migrate offer, a start-up problem).
+//!
+//! Closing hides it (the app stays in the tray). Only the hub's sign-in and dashboard pages
+//! load in it; any other link opens in the person's browser, so no module page ever runs
+//! where the desktop bridge is. The bridge (`window.parachuteDesktop`, see ARCHITECTURE.md) is
+//! injected into the dashboard's pages only.
+
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+
+use crate::actions::Desk;
+
+/// The window's label (capabilities name it).
+pub const LABEL: &str = "main";
+
+/// The window's title (the end-to-end tests find it by this name).
+pub const TITLE: &str = "Parachute";
+
+/// The dashboard's address for the hub on `port`. This is the one place that hands the
+/// window its sign-in: once the hub can mint a one-time login URL it is returned here.
+pub fn dashboard_url(port: u16) -> url::Url {
+    url::Url::parse(&format!("http://127.0.0.1:{port}/admin/")).expect("a valid loopback URL")
+}
+
+/// Paths on the hub that may load in the window: the dashboard and its sign-in pages.
+fn loads_in_window(url: &url::Url, port: u16) -> bool {
+    let same_hub =
+        url.scheme() == "http" && url.host_str() == Some("127.0.0.1") && url.port() == Some(port);
+    let path = url.path();
+    let ours = [
+        "/admin", "/login", "/logout", "/auth", "/oauth", "/setup", "/signin",
+    ]
+    .iter()
+    .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    (same_hub && ours) || url.scheme() == "tauri" || url.host_str() == Some("tauri.localhost")
+}
+
+/// The bridge and, when `note` is given, a banner at the top of the page saying it.
+fn init_script(port: u16, note: Option<&str>, ask_login_item: bool) -> String {
+    let note = serde_json::to_string(&note).unwrap_or_else(|_| "null".into());
+    format!(
+        "{}\nwindow.__parachuteDesktopSetup({port}, {note}, {ask_login_item});",
+        include_str!("bridge.js")
+    )
+}
+
+/// Shows the window (creating it on first use), with `note` as a banner.
+pub fn open<R: Runtime>(app: &AppHandle<R>, desk: &Desk, note: Option<&str>) {
+    if let Some(window) = app.get_webview_window(LABEL) {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+        return;
+    }
+    let port = desk.host().map(|h| h.port()).ok();
+    let url = match port {
+        Some(port) => WebviewUrl::External(dashboard_url(port)),
+        None => WebviewUrl::App("index.html".into()),
+    };
+    let ask = crate::app::should_ask_login_item(desk);
+    let opener = app.clone();
+    let built = WebviewWindowBuilder::new(app, LABEL, url)
+        .title(TITLE)
+        .inner_size(1100.0, 760.0)
+        .initialization_script(init_script(port.unwrap_or(0), note, ask))
+        .on_navigation(move |url| {
+            let allowed = port.is_none_or(|p| loads_in_window(url, p));
+            if !allowed {
+                open_in_browser(&opener, url);
+            }
+            allowed
+        })
+        .build();
+    match built {
+        Ok(window) => {
+            let hide = window.clone();
+            window.on_window_event(move |event| {
+                if let WindowEvent::CloseRequested { api, .. } = event {
+                    api.prevent_close();
+                    let _ = hide.hide();
+                }
+            });
+        }
+        Err(err) => tracing::error!(%err, "cannot open the settings window"),
+    }
+}
+
+/// Points the open window at the dashboard (after a hub appeared).
+pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, port: u16) {
+    if let Some(window) = app.get_webview_window(LABEL) {
+        let _ = window.navigate(dashboard_url(port));
+    }
+}
+
+fn open_in_browser<R: Runtime>(_app: &AppHandle<R>, url: &url::Url) {
+    crate::app::open_externally(url.as_str());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_dashboard_and_sign_in_pages_load_in_the_window() {
+        let ok = |u: &str| loads_in_window(&url::Url::parse(u).unwrap(), 4100);
+        assert!(ok("http://127.0.0.1:4100/admin/"));
+        assert!(ok("http://127.0.0.1:4100/login?next=/admin/"));
+        assert!(ok("http://127.0.0.1:4100/oauth/authorize"));
+        assert!(!ok("http://127.0.0.1:4100/vault/default/"));
+        assert!(!ok("http://127.0.0.1:4100/administrator"));
+        assert!(!ok("http://127.0.0.1:4101/admin/"));
+        assert!(!ok("https://example.com/admin/"));
+        assert_eq!(dashboard_url(4100).as_str(), "http://127.0.0.1:4100/admin/");
+    }
+}
