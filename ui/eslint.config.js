@@ -18,6 +18,7 @@ export default tseslint.config(
   {
     files: ["e2e/**/*.mjs", "scripts/**/*.mjs"],
     extends: [js.configs.recommended],
-    languageOptions: { globals: globals.node },
+    // Node scripts whose page callbacks run in the browser.
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

@@ -131,3 +131,57 @@ fn the_hub_page_lists_modules_once_setup_is_done() {
         assert!(r.body.contains("href=\"/admin/\""), "{}", r.body);
     }
 }
+
+#[test]
+fn complete_module_pages_get_the_chrome_strip_and_nothing_else_does() {
+    let home = TestHome::new();
+    let user = ensure_admin(home.path());
+    let port = parachute_tests::free_port();
+    parachute_tests::hub::add_test_module(home.path(), "mod", port, &[]);
+    let hub = HubProcess::start(home.path());
+    parachute_tests::wait_for(std::time::Duration::from_secs(30), || {
+        (get(hub.port, "/mod/health", &[]).status == 200).then_some(())
+    })
+    .expect("the module answers through the hub");
+    // Signed out: the strip offers sign-in back to this page; the page itself is intact.
+    let r = get(hub.port, "/mod/page", &[HTML]);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<body class=\"m\"><style>"), "{}", r.body);
+    assert!(r.body.contains("class=\"pc-chrome\""), "{}", r.body);
+    assert!(
+        r.body.contains("href=\"/login?return_to=%2Fmod%2Fpage\""),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.ends_with("<p>module page</p></body></html>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    // Signed in: who, and a sign-out form with the CSRF token (its cookie set when new).
+    let session = db(home.path()).create_session(&user).unwrap();
+    let cookie = format!("parachute_hub_session={}", session.id);
+    let r = get(hub.port, "/mod/page", &[HTML, ("cookie", &cookie)]);
+    assert!(
+        r.body.contains("Signed in as <strong>admin</strong>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("name=\"__csrf\""), "{}", r.body);
+    assert!(
+        r.header("set-cookie")
+            .is_some_and(|c| c.starts_with("parachute_hub_csrf="))
+    );
+    // A streamed page (no length) and non-HTML answers pass exactly as the module sent them.
+    let r = get(hub.port, "/mod/page?stream=1", &[HTML]);
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("pc-chrome"), "{}", r.body);
+    assert!(r.body.starts_with("<!doctype html>"));
+    let r = get(hub.port, "/mod/health", &[HTML]);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(r.body.starts_with("{\"method\":\"GET\""), "{}", r.body);
+}

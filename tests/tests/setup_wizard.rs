@@ -259,3 +259,60 @@ fn a_browser_form_post_is_answered_with_a_redirect() {
             .starts_with("parachute_hub_session=")
     );
 }
+
+#[test]
+fn creating_the_vault_starts_its_install_operation() {
+    let home = TestHome::new();
+    let hub = HubProcess::start(home.path());
+    let token = bootstrap_token(&hub);
+    let mut jar = Jar::default();
+    let csrf = state(hub.port, &mut jar)["csrfToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post(
+        hub.port,
+        &mut jar,
+        "account",
+        json!({"__csrf": csrf, "username": "owner", "password": "long enough pw",
+               "password_confirm": "long enough pw", "bootstrap_token": token}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(
+        hub.port,
+        &mut jar,
+        "vault",
+        json!({"__csrf": csrf, "mode": "create", "vault_name": "notes"}),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = r.json();
+    assert_eq!(body["step"], "vault");
+    let op = body["op_id"].as_str().expect("an op_id").to_owned();
+    // The verb polls it with the operator token the account step wrote.
+    let bearer = format!(
+        "Bearer {}",
+        std::fs::read_to_string(home.path().join("operator.token"))
+            .unwrap()
+            .trim()
+    );
+    let r = request(
+        hub.port,
+        "GET",
+        &format!("/api/modules/operations/{op}"),
+        &[("authorization", &bearer)],
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["kind"], "install");
+    assert_eq!(r.json()["short"], "vault");
+    assert_eq!(
+        parachute_tests::auth::db(home.path())
+            .setting("setup_vault_name")
+            .unwrap()
+            .as_deref(),
+        Some("notes")
+    );
+}

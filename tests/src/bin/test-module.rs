@@ -6,6 +6,9 @@
 //!             [--no-bind] [--bind-delay-ms N] [--grandchild] [--print-env K1,K2] [--say TEXT]
 //!             [--tick-ms N] [--setsid-grandchild] [--flood N] [--flood-width W]
 //!             [--flood-after PATH] [--require-bearer]
+//!
+//! Routes: `/health`, `POST /echo`, `/redirect`, `/stream` (chunks), `…/page` (an HTML page;
+//! `?stream=1` chunked), anything else described as JSON.
 //! ```
 //!
 //! At start it prints `test-module up pid=<pid> port=<PORT> cwd=<cwd>` on stdout, one
@@ -288,6 +291,22 @@ async fn redirect() -> Response {
         .into_response()
 }
 
+/// `GET …/page`: a small complete HTML page (with a length); `?stream=1` sends the same page
+/// in chunks without one, the way a streamed answer comes.
+async fn page(req: Request) -> Response {
+    const PAGE: &str = "<!doctype html><html><head><title>module page</title></head><body class=\"m\"><p>module page</p></body></html>";
+    let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+    if req.uri().query() == Some("stream=1") {
+        let parts = PAGE
+            .as_bytes()
+            .chunks(16)
+            .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>();
+        return (html, Body::from_stream(futures_util::stream::iter(parts))).into_response();
+    }
+    (html, PAGE).into_response()
+}
+
 async fn stream(req: Request) -> Response {
     let param = |key: &str, default: u64| {
         req.uri()
@@ -316,6 +335,10 @@ async fn stream(req: Request) -> Response {
 }
 
 async fn describe(req: Request) -> Response {
+    // Mounted modules see their mount in the path (no prefix stripping): `/<mount>/page`.
+    if req.uri().path().ends_with("/page") {
+        return page(req).await;
+    }
     let claims = req
         .extensions()
         .get::<guard::Verified>()

@@ -5,6 +5,12 @@ import { api } from "../api/client";
 import type { ModuleLogs, ModuleState } from "../api/protocol";
 import { exitText } from "../lib/format";
 
+/** The supervisor's sentence without the output it quotes (the card shows the lines itself). */
+function firstPart(description: string): string {
+  const cut = description.indexOf(" Last output:");
+  return cut > 0 ? description.slice(0, cut) : description;
+}
+
 export function CrashCard({
   state,
   onRetry,
@@ -33,7 +39,7 @@ export function CrashCard({
           {state.restartsInWindow} restart{state.restartsInWindow === 1 ? "" : "s"} in the window
         </li>
         <li>{next}</li>
-        {state.start_error && <li>{state.start_error.error_description}</li>}
+        {state.start_error && <li>{firstPart(state.start_error.error_description)}</li>}
       </ul>
       <pre className="log-lines short">
         {tail.isPending

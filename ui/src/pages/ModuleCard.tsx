@@ -58,7 +58,10 @@ export function ModuleCard({
   const failure = lifecycle.error ?? pkg.error;
 
   return (
-    <article className={`card module status-${status ?? "absent"}`} aria-labelledby={`m-${short}`}>
+    <article
+      className={`card module status-${status ?? "absent"}${showLogs ? " wide" : ""}`}
+      aria-labelledby={`m-${short}`}
+    >
       <header className="card-head">
         <h2 id={`m-${short}`}>{short}</h2>
         <span className={`pill status-${status ?? "absent"}`}>
@@ -71,6 +74,7 @@ export function ModuleCard({
           {module.tagline ? ` — ${module.tagline}` : ""}
         </p>
       )}
+      {module.installed && (
       <dl className="facts-grid">
         <div>
           <dt>pid</dt>
@@ -98,6 +102,7 @@ export function ModuleCard({
           <dd>{state?.total_restarts ?? module.supervisor_restarts ?? 0}</dd>
         </div>
       </dl>
+      )}
       {status === "crashed" && state && (
         <CrashCard state={state} onRetry={() => act("restart")} retrying={lifecycle.isPending} />
       )}

@@ -78,3 +78,35 @@ describe("Modules page", () => {
     expect(within(crash).getByRole("button", { name: "Retry vault now" })).toBeInTheDocument();
   });
 });
+
+describe("crash card wording", () => {
+  it("keeps the supervisor's sentence and drops the output it quotes", async () => {
+    mockFetch({
+      "/api/modules": { json: list([summary("beta", { supervisor_status: "crashed", pid: null })]) },
+      "/api/modules/states": {
+        json: {
+          modules: [
+            state("beta", {
+              status: "crashed",
+              pid: null,
+              last_exit: { code: null, signal: 9 },
+              start_error: {
+                error_type: "crash_loop",
+                error_description: "crashed 5 times in a row. Last output: noise noise",
+                at: 1,
+              },
+            }),
+          ],
+        },
+      },
+      "/api/modules/beta/logs": { json: { short: "beta", lines: [], text: "" } },
+    });
+    renderPage(<ModulesPage />);
+    const crash = await screen.findByRole("group", { name: "Crash of beta" });
+    expect(crash).toHaveTextContent("signal 9 (SIGKILL)");
+    expect(crash).toHaveTextContent("crashed 5 times in a row.");
+    expect(crash).not.toHaveTextContent("noise");
+    expect(crash).toHaveTextContent("no automatic retry (gave up)");
+    expect(await within(crash).findByText("The module wrote nothing.")).toBeInTheDocument();
+  });
+});

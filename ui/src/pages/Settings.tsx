@@ -2,7 +2,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useHubOrigin, useSetHubOrigin } from "../api/queries";
 import { ErrorState, Loading } from "../components/States";
-import { desktopBridge } from "../lib/desktop";
+import { useDesktopBridge } from "../lib/desktop";
 
 function HubOriginForm() {
   const origin = useHubOrigin();
@@ -51,12 +51,15 @@ function HubOriginForm() {
 }
 
 function StartAtLogin() {
-  const bridge = desktopBridge();
+  const bridge = useDesktopBridge();
   const [enabled, setEnabled] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!bridge) return;
-    bridge.getStartAtLogin().then(setEnabled, (e: unknown) => setError(String(e)));
+    bridge.info().then(
+      (info) => setEnabled(info.start_at_login),
+      (e: unknown) => setError(String(e)),
+    );
   }, [bridge]);
   if (!bridge) return null;
   return (
@@ -69,7 +72,7 @@ function StartAtLogin() {
           disabled={enabled === null}
           onChange={(e) => {
             const next = e.target.checked;
-            bridge.setStartAtLogin(next).then(
+            bridge.startAtLogin(next).then(
               () => setEnabled(next),
               (err: unknown) => setError(String(err)),
             );

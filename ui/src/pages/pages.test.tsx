@@ -119,8 +119,9 @@ describe("Settings page", () => {
   it("offers start at login through the desktop bridge", async () => {
     let enabled = false;
     window.parachuteDesktop = {
-      getStartAtLogin: async () => enabled,
-      setStartAtLogin: async (v) => {
+      version: 1,
+      info: async () => ({ desktop: true, version: "0.1.0", start_at_login: enabled }),
+      startAtLogin: async (v) => {
         enabled = v;
       },
     };
@@ -130,6 +131,29 @@ describe("Settings page", () => {
     const box = await screen.findByRole("checkbox", { name: "Start Parachute at login" });
     await userEvent.click(box);
     expect(enabled).toBe(true);
+  });
+});
+
+describe("Settings page inside the desktop app", () => {
+  afterEach(() => {
+    delete window.parachuteDesktop;
+  });
+  it("shows start at login once a late bridge announces itself", async () => {
+    mockFetch({
+      "/api/settings/hub-origin": {
+        json: { hub_origin: null, resolved_issuer: "http://127.0.0.1:1939", source: "request" },
+      },
+    });
+    renderPage(<SettingsPage />);
+    await screen.findByText("http://127.0.0.1:1939");
+    expect(screen.queryByText("Start Parachute at login")).not.toBeInTheDocument();
+    window.parachuteDesktop = {
+      version: 1,
+      info: async () => ({ desktop: true, version: "0.1.0", start_at_login: true }),
+      startAtLogin: async () => undefined,
+    };
+    window.dispatchEvent(new Event("parachute-desktop-ready"));
+    expect(await screen.findByRole("checkbox", { name: "Start Parachute at login" })).toBeChecked();
   });
 });
 

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod chrome;
 pub mod discovery;
 pub mod events;
 pub mod expose;
@@ -69,7 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/", get(admin::shell))
         .route("/admin/assets/{*file}", get(admin::asset))
         .route("/admin/{*rest}", get(admin::shell))
-        // The hub's own routes only: proxied module answers pass through untouched.
+        // The hub's own routes only: proxied module answers pass through untouched (but for the
+        // chrome strip on complete HTML pages, `chrome.rs`).
         .route_layer(middleware::from_fn(security::headers))
         // Module mounts (`/vault/<name>/*`, `/<mount>/*`): every route above wins over them.
         // Set before the layer so the setup gate covers the fallback too.

@@ -111,7 +111,22 @@ pub async fn proxy(State(state): State<AppState>, request: Request) -> Response 
             &detail,
         );
     }
-    forward(&state, route, peer, request).await
+    // The chrome strip needs the path and the cookies after the request is forwarded.
+    let path = path.to_owned();
+    let cookies = chrome_headers(request.headers());
+    let response = forward(&state, route, peer, request).await;
+    super::chrome::decorate(&state, &path, &cookies, response).await
+}
+
+/// The request headers the chrome strip reads (cookies, and what decides https).
+fn chrome_headers(headers: &axum::http::HeaderMap) -> axum::http::HeaderMap {
+    let mut kept = axum::http::HeaderMap::new();
+    for name in ["cookie", "host", "x-forwarded-proto", "x-forwarded-host"] {
+        if let Some(v) = headers.get(name) {
+            kept.insert(name, v.clone());
+        }
+    }
+    kept
 }
 
 /// Sends `request` to the module of `route` and streams its answer back.
