@@ -38,7 +38,7 @@ fn guard<R: Runtime>(webview: &Webview<R>, desk: &Desk) -> Result<(), CommandErr
 }
 
 /// Runs `f` on a blocking thread with the app's state, after the page check.
-async fn run<R: Runtime, T: Send + 'static>(
+async fn run<R: Runtime, T: Send + std::fmt::Debug + 'static>(
     app: AppHandle<R>,
     webview: Webview<R>,
     f: impl FnOnce(&Desk) -> Result<T, CommandError> + Send + 'static,
@@ -49,6 +49,10 @@ async fn run<R: Runtime, T: Send + 'static>(
         .await
         .map_err(|e| CommandError::HubDown(e.to_string()))?;
     crate::tray::refresh(&app);
+    match &result {
+        Ok(done) => tracing::info!(?done, "desktop command done"),
+        Err(err) => tracing::warn!(%err, "desktop command failed"),
+    }
     result
 }
 
