@@ -36,16 +36,16 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
     });
     window.dispatchEvent(new Event("parachute-desktop-ready"));
   }
-  // Banners stack in one bar at the top of the page.
+  // Banners stack in one bar above the page (in the flow, so nothing is hidden under it).
   var bar = null;
   var banner = function (text, buttons) {
     if (!bar) {
       bar = document.createElement("div");
       bar.setAttribute("data-parachute-desktop-banner", "");
       bar.style.cssText =
-        "position:fixed;left:0;right:0;top:0;z-index:2147483647;background:#1f6feb;color:#fff;" +
+        "position:relative;z-index:2147483647;background:#1f6feb;color:#fff;" +
         "font:14px/1.4 system-ui,sans-serif";
-      document.body.appendChild(bar);
+      document.body.prepend(bar);
     }
     var row = document.createElement("div");
     row.style.cssText = "display:flex;gap:12px;align-items:center;padding:8px 16px;border-bottom:1px solid #fff3";
@@ -53,7 +53,7 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
     span.style.flex = "1";
     span.textContent = text;
     row.appendChild(span);
-    (buttons || []).concat([["Dismiss", function () {}]]).forEach(function (b) {
+    (buttons && buttons.length ? buttons : [["Dismiss", function () {}]]).forEach(function (b) {
       var btn = document.createElement("button");
       btn.textContent = b[0];
       btn.onclick = function () {

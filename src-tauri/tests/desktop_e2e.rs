@@ -11,6 +11,10 @@
 //!   the menu (screenshot), Exposure → Tailnet through the menu changes `expose-state.json`
 //!   and the fake daemon's config; Quit from the menu exits 0 with no module left.
 //!
+//! - `a_running_hub_is_attached_not_duplicated`: with `parachute serve` already running for the
+//!   home, the app attaches (after the hub proof) instead of starting a second hub, and quitting
+//!   it leaves that hub and its modules running.
+//!
 //! Screenshots land in `<target>/desktop-e2e/` for a person to look at. The display tools come
 //! from scripts/test; without them this fails saying so.
 
@@ -128,6 +132,31 @@ fn the_tray_menu_drives_exposure() {
     let _ = menu;
     assert_eq!(app.wait_exit(Duration::from_secs(30)), Some(0));
     assert_gone(&children);
+}
+
+#[test]
+fn a_running_hub_is_attached_not_duplicated() {
+    let desk = Desk::new("attach", false);
+    desk.add_module("alpha", free_port(), &[]);
+    let hub = parachute_tests::hub::HubProcess::start_with(
+        desk.home(),
+        parachute_tests::hub::HubOptions {
+            port: Some(desk.port),
+            ..Default::default()
+        },
+    );
+    parachute_tests::auth::operator_token(desk.home(), hub.port);
+    let mut app = App::launch(&desk, &[]);
+    app.wait_log("attached to the running hub", Duration::from_secs(60));
+    desk.wait_window("^Parachute$", Duration::from_secs(60));
+    let shot = desk.screenshot_root("attached-window.png");
+    desk_support_checks::not_blank(&shot);
+    app.terminate();
+    assert_eq!(app.wait_exit(Duration::from_secs(30)), Some(0));
+    // Quitting the app leaves the other process's hub and modules alone.
+    let health = parachute_tests::http::get(hub.port, "/health").unwrap();
+    assert_eq!(health.status, 200);
+    assert!(!desktop_support::module_pids(&desk).is_empty());
 }
 
 mod desk_support_checks {
