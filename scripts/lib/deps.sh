@@ -29,3 +29,28 @@ ensure_apt_packages() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+# Makes sure node (18 or newer) and npm are available, installing Debian's when missing.
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    ensure_apt_packages nodejs npm
+  fi
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  if [ "$major" -lt 18 ]; then
+    echo "node $(node --version) is too old for the dashboard: install Node 18 or newer, then re-run." >&2
+    exit 1
+  fi
+}
+
+# Installs the dashboard's npm packages exactly as ui/package-lock.json pins them, only when
+# the lock file changed since the last install (a stamp in node_modules remembers it).
+ensure_ui_packages() {
+  ensure_node
+  local stamp=ui/node_modules/.parachute-lock-stamp
+  if [ -f "$stamp" ] && cmp -s ui/package-lock.json "$stamp"; then
+    return 0
+  fi
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  cp ui/package-lock.json "$stamp"
+}

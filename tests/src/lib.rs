@@ -8,11 +8,13 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // test helpers report to the test output.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod fake;
 pub mod http;
 pub mod hub;
 pub mod load;
+pub mod oauth;
 pub mod sse;
 pub mod totp;
 pub mod web;
@@ -37,8 +39,13 @@ pub fn bin_dir() -> PathBuf {
 /// The path of a workspace binary such as `parachute`, `test-module` or `fake-systemctl`.
 ///
 /// Panics with the fix when it is missing: `cargo test --workspace` builds every binary first.
+/// `scripts/bench` sets `PARACHUTE_BENCH_HUB` to the shipped (`dist` profile) `parachute`, which
+/// the benchmarks then run instead of the one beside them.
 pub fn bin(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
+    let path = match std::env::var_os("PARACHUTE_BENCH_HUB") {
+        Some(hub) if name == "parachute" => PathBuf::from(hub),
+        _ => bin_dir().join(name),
+    };
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` (or `cargo test --workspace`) first",
@@ -54,6 +61,18 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `n` distinct free ports on 127.0.0.1, held open together while they are chosen so the
+/// kernel cannot hand the same one out twice (rows with one port would be refused as
+/// duplicates).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// A temporary `PARACHUTE_HOME`, removed when dropped.

@@ -121,3 +121,26 @@ fn configured_origins_and_extra_names_are_known() {
     // IP literals cannot come from a rebinding page: a tailnet peer may use one.
     assert_eq!(stand.get_as("100.101.102.103:1939", "/health").status, 200);
 }
+
+/// A malformed `expose-state.json` makes the hub refuse the exposed name (it must not widen
+/// the allowlist), and the hub's log names the file and the fix.
+#[test]
+fn a_malformed_expose_state_is_named_in_the_log_when_it_refuses_the_exposed_name() {
+    let mut stand = Stand::new(&["tailscale"]);
+    stand.with_vault();
+    stand.start_hub();
+    stand.cli(&["expose", "tailnet"]).ok();
+    assert_eq!(stand.get_as(FQDN, "/health").status, 200);
+    std::fs::write(
+        stand.home.path().join("expose-state.json"),
+        "{ \"version\": ",
+    )
+    .unwrap();
+    assert_eq!(stand.get_as(FQDN, "/health").status, 421);
+    let line = stand.hub().wait_for_line(
+        "expose-state.json is malformed",
+        std::time::Duration::from_secs(10),
+    );
+    assert!(line.contains("421"), "{line}");
+    assert!(line.contains("parachute expose"), "{line}");
+}

@@ -251,8 +251,12 @@ fn vault_paths_route_by_instance_name() {
     }
     let (status, body) = get_json(hub.port, "/vault/unknown/health", &[]);
     assert_eq!((status, body), (404, json!("not found")));
-    let (_, seen) = get_json(hub.port, "/vault", &[]);
-    assert_eq!(seen["module"]["port"], json!(other.port.to_string()));
+    // The bare `/vault` is the original's retired SPA path: it redirects (SPEC Part B §11)
+    // before any row is consulted, while `/vault/<name>/…` above stays the proxy.
+    let resp = client().get(url(hub.port, "/vault?x=1")).send().unwrap();
+    assert_eq!(resp.status().as_u16(), 301);
+    assert_eq!(resp.headers()["location"], "/admin/vaults?x=1");
+    let _ = other;
 }
 
 #[test]
@@ -468,4 +472,27 @@ fn module_answers_pass_through_without_the_hubs_own_headers() {
     // The hub's own routes do carry them.
     let own = parachute_tests::http::get(hub.port, "/.well-known/jwks.json").unwrap();
     assert_eq!(own.header("x-frame-options"), Some("SAMEORIGIN"));
+}
+
+/// A client's malformed chunked body is the client's fault: 400, not a module error, and the
+/// module keeps answering.
+#[test]
+fn an_invalid_chunked_body_answers_400() {
+    use std::io::Write;
+    let home = TestHome::new();
+    let hub = hub_with_module(&home, Some(true));
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", hub.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let request = format!(
+        "POST /mod/echo HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n5\r\nhello\r\nnot-hex\r\nworld\r\n0\r\n\r\n",
+        hub.port
+    );
+    conn.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("bad_request"), "{answer}");
+    assert!(!answer.contains("upstream_"), "{answer}");
+    wait_status(hub.port, "/mod/health", 200);
 }

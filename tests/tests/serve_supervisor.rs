@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parachute_tests::http;
 use parachute_tests::hub::{HubOptions, HubProcess, add_row, add_test_module};
-use parachute_tests::{TestHome, free_port, pid_gone, wait_for};
+use parachute_tests::{TestHome, free_port, free_ports, pid_gone, wait_for};
 
 /// Pulls `key=<value>` out of a `test-module up pid=… port=…` style line.
 fn field(line: &str, key: &str) -> String {
@@ -471,11 +471,11 @@ fn an_orphaned_copy_of_a_module_on_its_port_is_stopped_at_boot() {
 #[test]
 fn health_answers_while_fifty_modules_are_still_booting() {
     let home = TestHome::new();
-    for n in 0..50 {
+    for (n, port) in free_ports(50).into_iter().enumerate() {
         add_test_module(
             home.path(),
             &format!("slow{n}"),
-            free_port(),
+            port,
             &["--bind-delay-ms", "8000"],
         );
     }

@@ -317,6 +317,12 @@ impl HubHandle {
         self.state.port()
     }
 
+    /// First-run setup's one-shot bootstrap token, while no admin has claimed the hub (`None`
+    /// once one exists). `serve` prints it; the desktop app passes it to its setup window.
+    pub fn bootstrap_token(&self) -> Option<String> {
+        self.state.bootstrap().current()
+    }
+
     /// The hub database (the desktop app mints its window's short-lived token with it).
     pub fn db(&self) -> Arc<HubDb> {
         self.state.db_handle()

@@ -64,6 +64,12 @@ struct Inner {
     upgrades: Arc<crate::upgrade::HubUpgrades>,
     /// Sign-in's in-memory state: pending second factors, attempt limiters, window tickets.
     signin: SignInState,
+    /// The one-shot token first-run setup's account step asks for; made at start when no
+    /// admin exists (printed by `serve`, handed over in process by the desktop app).
+    bootstrap: parachute_auth::bootstrap::BootstrapToken,
+    /// What `/api/expose` needs to run the exposure library as the CLI would: the search path
+    /// for `tailscale`/`cloudflared`, and who runs the hub (home directory, service manager).
+    expose: crate::routes::expose::ExposeContext,
     /// Becomes `true` once the hub has been asked to stop. Long-lived responses (log follow
     /// streams, event streams) watch it: the server waits for open responses before the
     /// modules are stopped, so they must end by themselves. A watch, not a signal handler per
@@ -125,6 +131,17 @@ impl AppState {
                 events,
                 upgrades: Arc::new(upgrades),
                 signin: SignInState::new(Arc::new(parachute_auth::SystemClock)),
+                expose: crate::routes::expose::ExposeContext::new(
+                    config.tools.search_path.clone(),
+                    config.upgrade.units.clone(),
+                ),
+                bootstrap: {
+                    let token = parachute_auth::bootstrap::BootstrapToken::new();
+                    if admin_at_start == AdminState::NeedsSetup {
+                        token.generate();
+                    }
+                    token
+                },
                 stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
@@ -147,6 +164,16 @@ impl AppState {
     /// The hub's self-upgrade machinery.
     pub fn upgrades(&self) -> &crate::upgrade::HubUpgrades {
         &self.inner.upgrades
+    }
+
+    /// The exposure API's context.
+    pub fn expose(&self) -> &crate::routes::expose::ExposeContext {
+        &self.inner.expose
+    }
+
+    /// First-run setup's bootstrap token (live until the first admin is created).
+    pub fn bootstrap(&self) -> &parachute_auth::bootstrap::BootstrapToken {
+        &self.inner.bootstrap
     }
 
     /// Sign-in's in-memory state.

@@ -46,3 +46,52 @@ pub struct ExposureSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
+
+/// A layer `POST /api/expose` turns on or off (`public` in the CLI is Funnel or Cloudflare).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ExposeTarget {
+    /// `tailscale serve` on the owner's tailnet.
+    Tailnet,
+    /// Tailscale Funnel (public).
+    Funnel,
+    /// A Cloudflare named tunnel (public, needs `domain`).
+    Cloudflare,
+}
+
+/// `POST /api/expose`: what `parachute expose <layer> [off]` would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExposeRequest {
+    /// The layer to change.
+    pub layer: ExposeTarget,
+    /// `true` brings it up, `false` takes it down.
+    #[serde(default = "yes")]
+    pub enable: bool,
+    /// Cloudflare: the public hostname (required to bring a tunnel up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Cloudflare: the tunnel's name (default: derived from the hostname).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_name: Option<String>,
+    /// Advertise this origin instead of `https://<host>` (the CLI's `--hub-origin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_origin: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The answer to `POST /api/expose`: the exposure afterwards and every progress line the
+/// exposure library wrote (the CLI prints the same lines). A failure is an error body whose
+/// `lines` field carries the lines written before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExposeAnswer {
+    /// What is exposed now.
+    pub exposure: ExposureSnapshot,
+    /// The progress lines, in order, as the CLI renders them.
+    pub lines: Vec<String>,
+    /// Whether the request changed nothing (taking down a layer that was not live).
+    #[serde(default)]
+    pub nothing_to_do: bool,
+}

@@ -25,6 +25,7 @@ pub mod modules_list;
 pub mod operation;
 pub mod session;
 pub mod settings;
+pub mod setup;
 pub mod status;
 pub mod tokens;
 pub mod typescript;
@@ -32,16 +33,19 @@ pub mod upgrade;
 
 pub use error::ErrorBody;
 pub use events::{EventEnvelope, HubEvent};
-pub use exposure::{ExposureLayer, ExposureSnapshot, TunnelSummary};
+pub use exposure::{
+    ExposeAnswer, ExposeRequest, ExposeTarget, ExposureLayer, ExposureSnapshot, TunnelSummary,
+};
 pub use hub::{AdminState, BootProgress, Health, HubInfo, HubSnapshot, Ready};
 pub use module::{
-    ExitInfo, ModuleAnswer, ModuleLogs, ModuleState, ModuleStatus, RestartAction, RestartAnswer,
-    StartError, StopAnswer,
+    ExitInfo, ModuleAnswer, ModuleLogs, ModuleState, ModuleStates, ModuleStatus, RestartAction,
+    RestartAnswer, StartError, StopAnswer,
 };
 pub use modules_list::{Channel, ChannelAnswer, ModuleSummary, ModulesList, UiEntry};
 pub use operation::{Operation, OperationAccepted, OperationKind, OperationStatus};
 pub use session::{HostAdminToken, MeAnswer, MeUser};
 pub use settings::{HubOriginAnswer, HubOriginSetting, HubOriginUpdate, IssuerSource};
+pub use setup::{SetupAnswer, SetupError, SetupState, SetupStep};
 pub use status::{RowState, StatusHub, StatusReport, StatusRow};
 pub use tokens::{MintTokenRequest, MintedTokenAnswer, RevocationList};
 pub use upgrade::{

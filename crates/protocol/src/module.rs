@@ -143,6 +143,14 @@ impl ModuleState {
     }
 }
 
+/// `GET /api/modules/states`: the supervisor's full state of every module (crash details the
+/// module list leaves out: last exit, restarts in the window, next retry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ModuleStates {
+    /// One entry per supervised module, by short name.
+    pub modules: Vec<ModuleState>,
+}
+
 /// `POST /api/modules/<s>/start|restart`: the module and its state once spawned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ModuleAnswer {

@@ -112,6 +112,12 @@ start_error: StartError | null,
  */
 startError: StartError | null, };
 
+export type ModuleStates = { 
+/**
+ * One entry per supervised module, by short name.
+ */
+modules: Array<ModuleState>, };
+
 export type ModuleAnswer = { 
 /**
  * The module.
@@ -703,6 +709,44 @@ tunnels: Array<TunnelSummary>,
  */
 problem?: string | null, };
 
+export type ExposeTarget = "tailnet" | "funnel" | "cloudflare";
+
+export type ExposeRequest = { 
+/**
+ * The layer to change.
+ */
+layer: ExposeTarget, 
+/**
+ * `true` brings it up, `false` takes it down.
+ */
+enable: boolean, 
+/**
+ * Cloudflare: the public hostname (required to bring a tunnel up).
+ */
+domain?: string | null, 
+/**
+ * Cloudflare: the tunnel's name (default: derived from the hostname).
+ */
+tunnel_name?: string | null, 
+/**
+ * Advertise this origin instead of `https://<host>` (the CLI's `--hub-origin`).
+ */
+hub_origin?: string | null, };
+
+export type ExposeAnswer = { 
+/**
+ * What is exposed now.
+ */
+exposure: ExposureSnapshot, 
+/**
+ * The progress lines, in order, as the CLI renders them.
+ */
+lines: Array<string>, 
+/**
+ * Whether the request changed nothing (taking down a layer that was not live).
+ */
+nothing_to_do: boolean, };
+
 export type HubSnapshot = { 
 /**
  * The hub process.
@@ -1014,6 +1058,66 @@ scope: string,
  * The `permissions` claim, when one was given.
  */
 permissions?: Record<string, unknown> | null, };
+
+export type SetupStep = "welcome" | "account" | "vault" | "expose" | "done";
+
+export type SetupState = { 
+/**
+ * The next step to do.
+ */
+step: SetupStep, 
+/**
+ * An admin account exists.
+ */
+hasAdmin: boolean, 
+/**
+ * A vault exists or the vault step was skipped.
+ */
+hasVault: boolean, 
+/**
+ * The exposure question was answered (`setup_expose_mode`).
+ */
+hasExposeMode: boolean, 
+/**
+ * The account step needs the one-shot bootstrap token the hub printed at start.
+ */
+requireBootstrapToken: boolean, 
+/**
+ * The double-submit CSRF token each step's POST carries as `__csrf`.
+ */
+csrfToken: string, };
+
+export type SetupAnswer = { 
+/**
+ * The step setup is at now.
+ */
+step: SetupStep, 
+/**
+ * What the POST did, in words.
+ */
+message: string, 
+/**
+ * The vault step's install operation (`/api/modules/operations/<id>`), when one started.
+ */
+op_id?: string | null, 
+/**
+ * The expose step's operator token for the done screen's MCP command.
+ */
+minted_token?: string | null, };
+
+export type SetupError = { 
+/**
+ * A short title (`Bootstrap token rejected`).
+ */
+error: string, 
+/**
+ * What to do about it.
+ */
+message: string, 
+/**
+ * The HTTP status, repeated.
+ */
+status: number, };
 
 export type MeUser = { 
 /**

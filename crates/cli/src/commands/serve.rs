@@ -92,7 +92,13 @@ fn print_events(mut events: Subscription, shown: &Shown, sink: &HubHandle) {
                     admin.as_str()
                 );
                 if *admin == AdminState::NeedsSetup {
-                    text.push_str("\nparachute serve: no admin account yet; create one with `parachute auth set-password` (API routes answer 503 until then)");
+                    text.push_str(&format!("\nparachute serve: no admin account yet; open http://{}:{port}/admin/setup (or run `parachute auth set-password`); API routes answer 503 until then", shown.host));
+                    // One-shot and in memory only: whoever reads this console may claim the hub.
+                    if let Some(token) = sink.bootstrap_token() {
+                        text.push_str(&format!(
+                            "\nparachute serve: setup bootstrap token (asked for by the account step): {token}"
+                        ));
+                    }
                 }
                 text
             }

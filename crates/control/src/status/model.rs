@@ -149,7 +149,7 @@ impl ManifestBase {
             .map(|c| format!("not on its canonical port {c}"));
         let persisted_start_error = row.last_start_error.as_ref().map(|e| match &e.binary {
             Some(bin) => missing_binary_note(bin),
-            None => first_line_note(&e.error_description),
+            None => description_note(&e.error_description),
         });
         Self {
             service: row.name.clone(),
@@ -170,11 +170,16 @@ fn missing_binary_note(binary: &str) -> String {
     format!("failed to start: {binary} is not installed — /admin/modules shows how to install it")
 }
 
-fn first_line_note(description: &str) -> String {
-    format!(
-        "failed to start: {}",
-        description.lines().next().unwrap_or_default().trim()
-    )
+/// The whole description: a crash loop's ends with the module's last output lines, which are
+/// the point of the note (front ends put each line on a line of its own).
+fn description_note(description: &str) -> String {
+    let lines: Vec<&str> = description
+        .trim()
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect();
+    format!("failed to start: {}", lines.join("\n"))
 }
 
 /// The note for a supervisor start error.
@@ -184,7 +189,7 @@ pub fn start_error_note(start_error: &StartError) -> Option<String> {
     }
     Some(start_error.error_description.as_str())
         .filter(|d| !d.trim().is_empty())
-        .map(first_line_note)
+        .map(description_note)
 }
 
 /// What we saw of one module while the hub was up.

@@ -145,6 +145,35 @@ fn a_crashed_module_explains_itself() {
     );
 }
 
+/// The crash-loop note keeps the module's last output after "Last output:".
+#[test]
+fn a_crash_loop_note_keeps_the_last_output() {
+    let b = base("thing", 5000, &["/thing"]);
+    let s = summary(
+        json!({"short": "thing", "supervisor_status": "crashed", "pid": null,
+        "supervisor_start_error": {"error_type": "crash_loop",
+            "error_description": "crashed 5 times in a row (last: exit code 3); not restarting. Last output:\nboom: cannot open db\n  at main.ts:4\n"}}),
+    );
+    let row = module_row_hub_up(
+        &b,
+        &ModuleObservation {
+            snapshot: Some(&s),
+            probe: Some(Err("connection refused".into())),
+            os_uptime: None,
+        },
+        SystemTime::now(),
+    );
+    let note = row
+        .notes
+        .iter()
+        .find(|n| n.contains("Last output:"))
+        .expect("crash note");
+    assert!(
+        note.ends_with("Last output:\nboom: cannot open db\n  at main.ts:4"),
+        "{note:?}"
+    );
+}
+
 #[test]
 fn an_active_module_that_does_not_answer_gets_a_probe_note() {
     let b = base("thing", 5000, &["/thing"]);

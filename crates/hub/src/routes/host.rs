@@ -135,26 +135,40 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 }
 
 /// Reads both state files (a malformed file contributes nothing: an unreadable exposure record
-/// must not widen the allowlist).
+/// must not widen the allowlist). Such a file is named in the log (once per version of it, as
+/// the caller re-reads only on change), since it makes the hub refuse the exposed host.
 fn read_exposed_hosts(home: &Home) -> Vec<String> {
     let mut hosts = Vec::new();
-    if let Ok(Some(state)) = expose_state::read(home) {
-        hosts.extend(normalize(&state.canonical_fqdn));
-        if let Some(origin) = &state.hub_origin {
-            hosts.extend(origin_host(origin));
+    match expose_state::read(home) {
+        Ok(Some(state)) => {
+            hosts.extend(normalize(&state.canonical_fqdn));
+            if let Some(origin) = &state.hub_origin {
+                hosts.extend(origin_host(origin));
+            }
         }
+        Ok(None) => {}
+        Err(err) => refused_because(&err),
     }
-    if let Ok(Some(state)) = cloudflared_state::read(home) {
-        hosts.extend(
+    match cloudflared_state::read(home) {
+        Ok(Some(state)) => hosts.extend(
             state
                 .tunnels
                 .values()
                 .filter_map(|t| normalize(&t.hostname)),
-        );
+        ),
+        Ok(None) => {}
+        Err(err) => refused_because(&err),
     }
     hosts.sort();
     hosts.dedup();
     hosts
+}
+
+/// Logs why the exposed host names are not allowed: the state file and its fix.
+fn refused_because(err: &parachute_home::StateError) {
+    tracing::warn!(
+        "{err} Until then the hub answers 421 to requests for the exposed host name (`parachute expose` rewrites the file)."
+    );
 }
 
 /// The host of an `http(s)://host[:port]` origin, normalised.

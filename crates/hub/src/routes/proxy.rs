@@ -2,25 +2,25 @@
 //! module's loopback port.
 //!
 //! It is the router's fallback, so every hub route wins over a module mount. Bodies stream in
-//! both directions (nothing is buffered), redirects are passed back untouched, and one pooled
-//! HTTP/1 client with keep-alive serves every request. Routing reads a cached table that is
-//! rebuilt only when `services.json` changes (see [`table`]).
+//! both directions (nothing is buffered), redirects are passed back untouched, and keep-alive
+//! connections pooled per module port are driven on the request's own task (see [`upstream`]).
+//! Routing reads a cached table that is rebuilt only when `services.json` changes (see
+//! [`table`]). A client whose request body fails (an invalid chunked body) gets 400.
 
 mod errors;
 mod layer;
 mod table;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
-use axum::response::Response;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use axum::http::uri::PathAndQuery;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use parachute_home::Home;
 
 use crate::state::AppState;
@@ -28,6 +28,7 @@ use crate::state::AppState;
 pub use errors::{UpstreamState, classify};
 pub use layer::{is_loopback_host, is_loopback_request, split_bracketed};
 pub use table::{RouteCache, RouteMatch, RouteTable};
+pub use upstream::{UpstreamBody, UpstreamError, UpstreamPool};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection and are never forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -42,10 +43,10 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// What the proxy keeps between requests: the pooled client and the routing table cache.
+/// What the proxy keeps between requests: the upstream connections and the routing table.
 pub struct ProxyContext {
-    /// Keep-alive HTTP/1 client for loopback upstreams (one pool for every module).
-    client: Client<HttpConnector, Body>,
+    /// Keep-alive HTTP/1 connections to module ports, pooled per port.
+    upstream: Arc<UpstreamPool>,
     /// Routing table, rebuilt when `services.json` changes.
     routes: RouteCache,
 }
@@ -53,14 +54,8 @@ pub struct ProxyContext {
 impl ProxyContext {
     /// A context for `home` (no I/O happens until the first request).
     pub fn new(home: &Home) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         Self {
-            client,
+            upstream: Arc::default(),
             routes: RouteCache::new(home),
         }
     }
@@ -136,15 +131,23 @@ async fn forward(
     };
     let html_wanted = errors::wants_html(&parts.headers);
     prepare_headers(&mut parts.headers, &parts.uri, peer);
+    parts
+        .headers
+        .insert(header::HOST, route.upstream_host.clone());
     parts.uri = uri;
     parts.version = axum::http::Version::HTTP_11;
     parts.extensions = Default::default();
     let upstream = axum::http::Request::from_parts(parts, body);
-    match state.proxy().client.request(upstream).await {
+    match state.proxy().upstream.send(route.port, upstream).await {
         Ok(response) => {
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             Response::from_parts(parts, Body::new(body))
+        }
+        Err(err) if err.is_request_body() => {
+            let detail = error_chain(&err);
+            tracing::info!(module = %route.short, "proxy: the client's request body failed: {detail}");
+            bad_request_body(&detail)
         }
         Err(err) => {
             let detail = error_chain(&err);
@@ -157,18 +160,31 @@ async fn forward(
     }
 }
 
-/// `http://127.0.0.1:<port><path><query>`, the mount removed when the row strips it.
+/// 400 for a request whose body could not be read (malformed chunked encoding).
+fn bad_request_body(detail: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONNECTION, "close")],
+        axum::Json(serde_json::json!({
+            "error": "bad_request",
+            "error_description": format!("the request body could not be read ({detail}); send a valid Content-Length or chunked body"),
+        })),
+    )
+        .into_response()
+}
+
+/// The origin-form target to send upstream: the incoming one itself when nothing changes (no
+/// allocation), else `<path><query>` with the mount removed when the row strips it.
 fn upstream_uri(route: &RouteMatch, incoming: &Uri) -> Result<Uri, axum::http::Error> {
     let path = route.upstream_path(incoming.path());
+    if path.len() == incoming.path().len() && incoming.scheme().is_none() {
+        return Ok(incoming.clone());
+    }
     let path_and_query = match incoming.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
+        Some(q) => PathAndQuery::try_from(format!("{path}?{q}"))?,
+        None => PathAndQuery::try_from(path)?,
     };
-    Uri::builder()
-        .scheme("http")
-        .authority(format!("127.0.0.1:{}", route.port))
-        .path_and_query(path_and_query)
-        .build()
+    Ok(Uri::from(path_and_query))
 }
 
 /// Turns the client's headers into the upstream request's: hop-by-hop headers and `Host` go
@@ -199,9 +215,20 @@ pub fn prepare_headers(headers: &mut HeaderMap, uri: &Uri, peer: Option<SocketAd
     }
     if let Some(peer) = peer
         && !headers.contains_key("x-forwarded-for")
-        && let Ok(value) = HeaderValue::from_str(&peer.ip().to_string())
+        && let Some(value) = forwarded_for(peer.ip())
     {
         headers.insert(HeaderName::from_static("x-forwarded-for"), value);
+    }
+}
+
+/// The peer address as a header value: a static one for loopback (nearly every request).
+fn forwarded_for(ip: std::net::IpAddr) -> Option<HeaderValue> {
+    match ip {
+        std::net::IpAddr::V4(v4) if v4 == std::net::Ipv4Addr::LOCALHOST => {
+            Some(HeaderValue::from_static("127.0.0.1"))
+        }
+        std::net::IpAddr::V6(v6) if v6.is_loopback() => Some(HeaderValue::from_static("::1")),
+        other => HeaderValue::from_str(&other.to_string()).ok(),
     }
 }
 
@@ -246,6 +273,7 @@ mod tests {
             mount: "/m".into(),
             strip_prefix: strip,
             loopback_only: false,
+            upstream_host: table::upstream_host(4100),
         }
     }
 
@@ -254,16 +282,21 @@ mod tests {
         let uri: Uri = "/m/a%20b/c?x=1&y=%2F".parse().unwrap();
         assert_eq!(
             upstream_uri(&route(false), &uri).unwrap().to_string(),
-            "http://127.0.0.1:4100/m/a%20b/c?x=1&y=%2F"
+            "/m/a%20b/c?x=1&y=%2F"
         );
         assert_eq!(
             upstream_uri(&route(true), &uri).unwrap().to_string(),
-            "http://127.0.0.1:4100/a%20b/c?x=1&y=%2F"
+            "/a%20b/c?x=1&y=%2F"
         );
         let bare: Uri = "/m?q".parse().unwrap();
         assert_eq!(
             upstream_uri(&route(true), &bare).unwrap().to_string(),
-            "http://127.0.0.1:4100/?q"
+            "/?q"
+        );
+        let absolute: Uri = "http://hub.example/m/x?y".parse().unwrap();
+        assert_eq!(
+            upstream_uri(&route(false), &absolute).unwrap().to_string(),
+            "/m/x?y"
         );
     }
 

@@ -48,7 +48,18 @@ pub fn table(rows: &[Row]) -> Vec<String> {
     for (row, cells) in rows.iter().zip(&body) {
         out.push(line(cells, &widths));
         out.push(format!("  → {}", row.url));
-        out.extend(row.notes.iter().map(|n| format!("  ! {n}")));
+        for note in &row.notes {
+            // Continuation lines (a crash loop's last output) sit under the note's text, and
+            // module output is shown escaped.
+            for (i, text) in note.lines().enumerate() {
+                let text = parachute_supervisor::escape_for_terminal(text);
+                out.push(if i == 0 {
+                    format!("  ! {text}")
+                } else {
+                    format!("      {text}")
+                });
+            }
+        }
     }
     out
 }
@@ -93,6 +104,23 @@ mod tests {
                 "parachute-vault  1940  1.0.0    inactive  -     -       -        unknown",
                 "  → http://127.0.0.1:1940/x",
                 "  ! a note",
+            ]
+        );
+    }
+
+    #[test]
+    fn multi_line_notes_continue_indented_and_escaped() {
+        let lines = table(&[row(
+            "thing",
+            State::Failing,
+            &["failed to start: crashed. Last output:\nboom\n\u{1b}[2Jgone"],
+        )]);
+        assert_eq!(
+            &lines[3..],
+            &[
+                "  ! failed to start: crashed. Last output:",
+                "      boom",
+                "      \\x1b[2Jgone",
             ]
         );
     }

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use parachute_protocol::{ChannelAnswer, ModulesList};
+use parachute_protocol::{ChannelAnswer, ModuleStates, ModulesList};
 
 use super::install::{channel_member, invalid_channel};
 use crate::auth::{SCOPE_HOST_ADMIN, SCOPE_HOST_AUTH, require_scope};
@@ -30,6 +30,24 @@ pub async fn modules(
         .get("latest")
         .is_some_and(|v| v == "0" || v == "false");
     Ok(Json(ModuleService::new(state).list(with_latest).await))
+}
+
+/// `GET /api/modules/states` (scope `parachute:host:auth`): the supervisor's full state of
+/// every module, by short name (the crash details the list leaves out). Ours; the dashboard
+/// reads it once, then follows `module_state` events.
+pub async fn states(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ModuleStates>, ApiError> {
+    require_scope(&state, &headers, SCOPE_HOST_AUTH)?;
+    let mut modules: Vec<_> = state
+        .supervisor()
+        .snapshots()
+        .iter()
+        .map(crate::wire::module_state)
+        .collect();
+    modules.sort_by(|a, b| a.short.cmp(&b.short));
+    Ok(Json(ModuleStates { modules }))
 }
 
 /// `PUT /api/modules/channel` (scope `parachute:host:admin`): `{channel: "latest"|"rc"}` is

@@ -10,6 +10,7 @@
 //! | route | handler |
 //! |---|---|
 //! | `GET /api/modules` | [`list::modules`] |
+//! | `GET /api/modules/states` | [`list::states`] |
 //! | `PUT /api/modules/channel` | [`list::set_channel`] |
 //! | `GET /api/modules/operations/{id}` | [`install::operation`] |
 //! | `POST /api/modules/{s}/start\|stop\|restart`, `GET …/logs` | [`lifecycle`] |
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/modules",
             get(list::modules).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/modules/states",
+            get(list::states).fallback(method_not_allowed),
         )
         .route(
             "/api/modules/channel",

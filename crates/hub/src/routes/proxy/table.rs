@@ -31,6 +31,8 @@ pub struct RouteMatch {
     pub strip_prefix: bool,
     /// Whether only loopback callers may reach it (`publicExposure: loopback`).
     pub loopback_only: bool,
+    /// The `Host` header of forwarded requests (`127.0.0.1:<port>`), made once per table.
+    pub upstream_host: axum::http::HeaderValue,
 }
 
 impl RouteMatch {
@@ -84,6 +86,7 @@ impl RouteTable {
                         mount: normalise(path),
                         strip_prefix: row.effective_strip_prefix(),
                         loopback_only: row.effective_public_exposure() == PublicExposure::Loopback,
+                        upstream_host: upstream_host(row.port),
                     },
                 });
             }
@@ -113,6 +116,12 @@ impl RouteTable {
             .find(|m| mount_matches(&m.route.mount, path))
             .map(|m| &m.route)
     }
+}
+
+/// `127.0.0.1:<port>` as a header value.
+pub(crate) fn upstream_host(port: u16) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("127.0.0.1:{port}"))
+        .expect("an address is a valid header value")
 }
 
 /// `/a/b/` -> `/a/b`; `/`, `` and `//` -> `/`.

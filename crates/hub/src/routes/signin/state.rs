@@ -10,8 +10,15 @@ use std::time::{Duration, SystemTime};
 
 use parachute_auth::Clock;
 use parachute_auth::pending_login::PendingLogins;
-use parachute_auth::rate_limit::{LOGIN_LIMIT, RateLimiter, SECOND_FACTOR_LIMIT};
+use parachute_auth::rate_limit::{LOGIN_LIMIT, RateLimit, RateLimiter, SECOND_FACTOR_LIMIT};
 use parachute_auth::secret_tokens::{constant_time_eq, random_token};
+
+/// Token requests one client may make per minute: far more than any client refreshes, far
+/// too few to guess anything.
+pub const TOKEN_LIMIT: RateLimit = RateLimit {
+    max_attempts: 30,
+    window: Duration::from_secs(60),
+};
 
 /// How long a desktop window ticket may wait to be redeemed.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
@@ -27,6 +34,9 @@ pub struct SignInState {
     pub login_limiter: RateLimiter,
     /// `/login/2fa` attempts per user and client address.
     pub second_factor_limiter: RateLimiter,
+    /// `/oauth/token` requests per client id (behind a tunnel every peer is loopback, so the
+    /// client is the actor to slow).
+    pub token_limiter: RateLimiter,
     /// Unredeemed desktop window tickets.
     tickets: Mutex<HashMap<String, Ticket>>,
     /// Source of "now" for ticket expiry.
@@ -80,6 +90,7 @@ impl SignInState {
             pending: PendingLogins::new(clock.clone()),
             login_limiter: RateLimiter::new(LOGIN_LIMIT, clock.clone()),
             second_factor_limiter: RateLimiter::new(SECOND_FACTOR_LIMIT, clock.clone()),
+            token_limiter: RateLimiter::new(TOKEN_LIMIT, clock.clone()),
             tickets: Mutex::new(HashMap::new()),
             clock,
         }
