@@ -1,7 +1,7 @@
 // The desktop bridge: injected by Parachute Desktop into its settings window. Only the
 // dashboard's pages (http://127.0.0.1:<port>/admin/...) get `window.parachuteDesktop`; the
 // contract is documented in ARCHITECTURE.md ("The desktop bridge").
-window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
+window.__parachuteDesktopSetup = function (port, note, askLoginItem, bootstrapToken) {
   var onDashboard =
     location.protocol === "http:" &&
     location.hostname === "127.0.0.1" &&
@@ -14,6 +14,8 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
     };
     window.parachuteDesktop = Object.freeze({
       version: 1,
+      // First-run setup's bootstrap token while no admin exists (null afterwards).
+      bootstrapToken: bootstrapToken || null,
       info: function () { return invoke("info"); },
       expose: function (layer, hostname) {
         return invoke("expose", { request: { layer: layer, hostname: hostname || null } });
@@ -35,6 +37,17 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
       }, 0);
     });
     window.dispatchEvent(new Event("parachute-desktop-ready"));
+    // The setup page asks for the bootstrap token the terminal would show; fill it in.
+    if (bootstrapToken) {
+      var fill = function () {
+        var input = document.querySelector('input[placeholder^="parachute-bootstrap"]');
+        if (!input || input.value) return;
+        var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        setter.call(input, bootstrapToken);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      new MutationObserver(fill).observe(document.documentElement, { childList: true, subtree: true });
+    }
   }
   // Banners stack in one bar above the page (in the flow, so nothing is hidden under it).
   var bar = null;

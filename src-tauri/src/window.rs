@@ -32,6 +32,8 @@ pub fn signed_in_url(host: &Host) -> url::Url {
     };
     match handle.mint_window_login() {
         Ok(login) => url::Url::parse(&format!("{}&next=/admin/", login.url)).unwrap_or(plain),
+        // Nobody to sign in as yet: first-run setup (the bridge hands it the bootstrap token).
+        Err(parachute_hub::WindowLoginError::NoAdmin) => plain.join("setup").unwrap_or(plain),
         Err(err) => {
             tracing::info!(%err, "no window sign-in; showing the dashboard's own sign-in");
             plain
@@ -53,10 +55,17 @@ fn loads_in_window(url: &url::Url, port: u16) -> bool {
 }
 
 /// The bridge and, when `note` is given, a banner at the top of the page saying it.
-fn init_script(port: u16, note: Option<&str>, ask_login_item: bool, e2e: Option<&str>) -> String {
+fn init_script(
+    port: u16,
+    note: Option<&str>,
+    ask_login_item: bool,
+    bootstrap: Option<&str>,
+    e2e: Option<&str>,
+) -> String {
     let note = serde_json::to_string(&note).unwrap_or_else(|_| "null".into());
+    let bootstrap = serde_json::to_string(&bootstrap).unwrap_or_else(|_| "null".into());
     let mut script = format!(
-        "{}\nwindow.__parachuteDesktopSetup({port}, {note}, {ask_login_item});",
+        "{}\nwindow.__parachuteDesktopSetup({port}, {note}, {ask_login_item}, {bootstrap});",
         include_str!("bridge.js")
     );
     if let Some(e2e) = e2e {
@@ -80,6 +89,11 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, desk: &Desk, note: Option<&str>) {
         None => WebviewUrl::App("index.html".into()),
     };
     let ask = crate::app::should_ask_login_item(desk);
+    // First-run setup's one-shot token, while no admin exists (in-process hub only).
+    let bootstrap = host
+        .as_ref()
+        .and_then(|h| h.handle())
+        .and_then(|h| h.bootstrap_token());
     let opener = app.clone();
     let built = WebviewWindowBuilder::new(app, LABEL, url)
         .title(TITLE)
@@ -88,6 +102,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, desk: &Desk, note: Option<&str>) {
             port.unwrap_or(0),
             note,
             ask,
+            bootstrap.as_deref(),
             desk.e2e_eval.as_deref(),
         ))
         .on_navigation(move |url| {
