@@ -62,6 +62,8 @@ pub struct Desk {
     pub exe: PathBuf,
     /// The `parachute` binary beside the app (what the upgrade replaces).
     pub parachute_bin: Option<PathBuf>,
+    /// The end-to-end suite's dashboard script ([`crate::launch::E2E_EVAL_ENV`]).
+    pub e2e_eval: Option<String>,
     /// The environment the app started with (the upgrade reads its settings from it).
     pub vars: Vec<(String, String)>,
     /// The shared runtime.
@@ -151,9 +153,13 @@ fn remembered_hostname(home: &Home) -> Option<String> {
     snapshot.tunnels.first().map(|t| t.hostname.clone())
 }
 
-/// Starts, stops or restarts one module through the hub's module API.
+/// Starts, stops or restarts one module: through the in-process hub's module service, or the
+/// attached hub's module API (the control layer, as `parachute start|stop|restart`).
 pub fn module(desk: &Desk, short: &str, op: ModuleOp) -> Result<String, CommandError> {
     let host = desk.host()?;
+    if let Some(handle) = host.handle() {
+        return in_process_module(host.runtime(), handle.modules(), short, op);
+    }
     let verb = match op {
         ModuleOp::Start => ModuleVerb::Start,
         ModuleOp::Stop => ModuleVerb::Stop,
@@ -179,6 +185,32 @@ pub fn module(desk: &Desk, short: &str, op: ModuleOp) -> Result<String, CommandE
         ModuleOutcome::Stopped => format!("{short} stopped"),
         ModuleOutcome::WasNotRunning => format!("{short} was not running"),
         ModuleOutcome::HubDown => "the hub is not running".into(),
+    })
+}
+
+fn in_process_module(
+    runtime: &tokio::runtime::Runtime,
+    service: parachute_hub::ModuleService,
+    short: &str,
+    op: ModuleOp,
+) -> Result<String, CommandError> {
+    use parachute_hub::RestartKind;
+    let failed = |e: parachute_hub::ModuleError| CommandError::Module(e.to_string());
+    runtime.block_on(async {
+        Ok(match op {
+            ModuleOp::Start => {
+                service.start(short).await.map_err(failed)?;
+                format!("{short} started")
+            }
+            ModuleOp::Stop => match service.stop(short).await.map_err(failed)? {
+                Some(_) => format!("{short} stopped"),
+                None => format!("{short} was not running"),
+            },
+            ModuleOp::Restart => match service.restart_or_start(short).await.map_err(failed)? {
+                (RestartKind::Restarted, _) => format!("{short} restarted"),
+                (RestartKind::Started, _) => format!("{short} started"),
+            },
+        })
     })
 }
 

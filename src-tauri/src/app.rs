@@ -58,6 +58,7 @@ pub fn run() -> i32 {
         user_home: launch.user_home,
         exe: launch.exe,
         parachute_bin: launch.parachute_bin,
+        e2e_eval: launch.e2e_eval,
         vars,
         runtime: runtime.clone(),
         host: RwLock::new(None),
@@ -211,7 +212,9 @@ pub fn after_migrate<R: Runtime>(app: &AppHandle<R>) {
         Host::attached(desk.runtime.clone(), desk.home.clone(), port),
     );
     crate::tray::refresh(app);
-    crate::window::show_dashboard(app, port);
+    if let Ok(host) = desk.host() {
+        crate::window::show_dashboard(app, &host);
+    }
 }
 
 fn open_local<R: Runtime>(app: &AppHandle<R>, query: &str) {

@@ -1,7 +1,7 @@
 // The desktop bridge: injected by Parachute Desktop into its settings window. Only the
 // dashboard's pages (http://127.0.0.1:<port>/admin/...) get `window.parachuteDesktop`; the
 // contract is documented in ARCHITECTURE.md ("The desktop bridge").
-window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
+window.__parachuteDesktopSetup = function (port, note, askLoginItem, bootstrapToken) {
   var onDashboard =
     location.protocol === "http:" &&
     location.hostname === "127.0.0.1" &&
@@ -14,6 +14,8 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
     };
     window.parachuteDesktop = Object.freeze({
       version: 1,
+      // First-run setup's bootstrap token while no admin exists (null afterwards).
+      bootstrapToken: bootstrapToken || null,
       info: function () { return invoke("info"); },
       expose: function (layer, hostname) {
         return invoke("expose", { request: { layer: layer, hostname: hostname || null } });
@@ -35,17 +37,28 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
       }, 0);
     });
     window.dispatchEvent(new Event("parachute-desktop-ready"));
+    // The setup page asks for the bootstrap token the terminal would show; fill it in.
+    if (bootstrapToken) {
+      var fill = function () {
+        var input = document.querySelector('input[placeholder^="parachute-bootstrap"]');
+        if (!input || input.value) return;
+        var setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+        setter.call(input, bootstrapToken);
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      new MutationObserver(fill).observe(document.documentElement, { childList: true, subtree: true });
+    }
   }
-  // Banners stack in one bar at the top of the page.
+  // Banners stack in one bar above the page (in the flow, so nothing is hidden under it).
   var bar = null;
   var banner = function (text, buttons) {
     if (!bar) {
       bar = document.createElement("div");
       bar.setAttribute("data-parachute-desktop-banner", "");
       bar.style.cssText =
-        "position:fixed;left:0;right:0;top:0;z-index:2147483647;background:#1f6feb;color:#fff;" +
+        "position:relative;z-index:2147483647;background:#1f6feb;color:#fff;" +
         "font:14px/1.4 system-ui,sans-serif";
-      document.body.appendChild(bar);
+      document.body.prepend(bar);
     }
     var row = document.createElement("div");
     row.style.cssText = "display:flex;gap:12px;align-items:center;padding:8px 16px;border-bottom:1px solid #fff3";
@@ -53,7 +66,7 @@ window.__parachuteDesktopSetup = function (port, note, askLoginItem) {
     span.style.flex = "1";
     span.textContent = text;
     row.appendChild(span);
-    (buttons || []).concat([["Dismiss", function () {}]]).forEach(function (b) {
+    (buttons && buttons.length ? buttons : [["Dismiss", function () {}]]).forEach(function (b) {
       var btn = document.createElement("button");
       btn.textContent = b[0];
       btn.onclick = function () {

@@ -38,17 +38,26 @@ fn guard<R: Runtime>(webview: &Webview<R>, desk: &Desk) -> Result<(), CommandErr
 }
 
 /// Runs `f` on a blocking thread with the app's state, after the page check.
-async fn run<R: Runtime, T: Send + 'static>(
+async fn run<R: Runtime, T: Send + std::fmt::Debug + 'static>(
     app: AppHandle<R>,
     webview: Webview<R>,
     f: impl FnOnce(&Desk) -> Result<T, CommandError> + Send + 'static,
 ) -> Result<T, CommandError> {
     let desk: Arc<Desk> = app.state::<Arc<Desk>>().inner().clone();
     guard(&webview, &desk)?;
-    let result = tauri::async_runtime::spawn_blocking(move || f(&desk))
-        .await
-        .map_err(|e| CommandError::HubDown(e.to_string()))?;
-    crate::tray::refresh(&app);
+    // The refresh may ask an attached hub over HTTP (blocking), so it runs off the runtime too.
+    let refresher = app.clone();
+    let result = tauri::async_runtime::spawn_blocking(move || {
+        let result = f(&desk);
+        crate::tray::refresh(&refresher);
+        result
+    })
+    .await
+    .map_err(|e| CommandError::HubDown(e.to_string()))?;
+    match &result {
+        Ok(done) => tracing::info!(?done, "desktop command done"),
+        Err(err) => tracing::warn!(%err, "desktop command failed"),
+    }
     result
 }
 
@@ -177,11 +186,14 @@ pub async fn upgrade<R: Runtime>(
 #[tauri::command]
 pub async fn migrate<R: Runtime>(app: AppHandle<R>) -> Result<Vec<String>, CommandError> {
     let desk: Arc<Desk> = app.state::<Arc<Desk>>().inner().clone();
-    let messages = tauri::async_runtime::spawn_blocking(move || actions::migrate(&desk))
-        .await
-        .map_err(|e| CommandError::Migrate(e.to_string()))??;
-    crate::app::after_migrate(&app);
-    Ok(messages)
+    let handle = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let messages = actions::migrate(&desk)?;
+        crate::app::after_migrate(&handle);
+        Ok(messages)
+    })
+    .await
+    .map_err(|e| CommandError::Migrate(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -31,7 +31,13 @@ pub struct Launch {
     pub exe: PathBuf,
     /// The `parachute` binary beside the app (what units and the upgrade use), if present.
     pub parachute_bin: Option<PathBuf>,
+    /// `PARACHUTE_DESKTOP_E2E_EVAL`: script the end-to-end suite runs in the dashboard's pages
+    /// after the bridge is set up (it calls the bridge the way the dashboard would).
+    pub e2e_eval: Option<String>,
 }
+
+/// The variable holding the end-to-end suite's dashboard script.
+pub const E2E_EVAL_ENV: &str = "PARACHUTE_DESKTOP_E2E_EVAL";
 
 /// Why the app cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +101,7 @@ impl Launch {
             hub.upgrade.settings.binary = parachute_bin.clone();
         }
         let units = ManagedUnit::detect(Arc::new(parachute_os::SystemRunner::from_env()), unit_env);
+        let e2e_eval = lookup(E2E_EVAL_ENV);
         let mut ensure = EnsureConfig::for_port(hub.port);
         ensure.log_path = Some(home.hub_log());
         Ok(Self {
@@ -104,6 +111,7 @@ impl Launch {
             user_home,
             exe,
             parachute_bin,
+            e2e_eval,
         })
     }
 

@@ -38,7 +38,8 @@ impl Notifier {
             HubEvent::CrashLoop { short, reason, .. } => Some(Notice {
                 summary: format!("{short} keeps crashing"),
                 body: format!(
-                    "Parachute stopped restarting {short}: {reason}. Start it again from the tray's Modules menu once it is fixed."
+                    "Parachute stopped restarting {short}: {}. Start it again from the tray's Modules menu once it is fixed.",
+                    first_sentence(reason)
                 ),
             }),
             HubEvent::ExposureChanged { exposure } => {
@@ -84,6 +85,13 @@ impl Notifier {
             _ => None,
         }
     }
+}
+
+/// The reason without the module's last output lines (the log has those).
+fn first_sentence(reason: &str) -> &str {
+    let line = reason.lines().next().unwrap_or_default();
+    let line = line.split(". Last output:").next().unwrap_or(line);
+    line.trim_end_matches(['.', ' ', ':'])
 }
 
 fn layer_text(layer: ExposureLayer) -> &'static str {

@@ -9,6 +9,7 @@
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 use crate::actions::Desk;
+use crate::host::Host;
 
 /// The window's label (capabilities name it).
 pub const LABEL: &str = "main";
@@ -16,10 +17,28 @@ pub const LABEL: &str = "main";
 /// The window's title (the end-to-end tests find it by this name).
 pub const TITLE: &str = "Parachute";
 
-/// The dashboard's address for the hub on `port`. This is the one place that hands the
-/// window its sign-in: once the hub can mint a one-time login URL it is returned here.
+/// The dashboard's address for the hub on `port`.
 pub fn dashboard_url(port: u16) -> url::Url {
     url::Url::parse(&format!("http://127.0.0.1:{port}/admin/")).expect("a valid loopback URL")
+}
+
+/// What the window loads to show the dashboard signed in — the one place that hands the window
+/// its sign-in. The in-process hub mints a one-time login URL (no password; it works once,
+/// within a minute) that lands on the dashboard; an attached hub gets its sign-in page.
+pub fn signed_in_url(host: &Host) -> url::Url {
+    let plain = dashboard_url(host.port());
+    let Some(handle) = host.handle() else {
+        return plain;
+    };
+    match handle.mint_window_login() {
+        Ok(login) => url::Url::parse(&format!("{}&next=/admin/", login.url)).unwrap_or(plain),
+        // Nobody to sign in as yet: first-run setup (the bridge hands it the bootstrap token).
+        Err(parachute_hub::WindowLoginError::NoAdmin) => plain.join("setup").unwrap_or(plain),
+        Err(err) => {
+            tracing::info!(%err, "no window sign-in; showing the dashboard's own sign-in");
+            plain
+        }
+    }
 }
 
 /// Paths on the hub that may load in the window: the dashboard and its sign-in pages.
@@ -36,12 +55,23 @@ fn loads_in_window(url: &url::Url, port: u16) -> bool {
 }
 
 /// The bridge and, when `note` is given, a banner at the top of the page saying it.
-fn init_script(port: u16, note: Option<&str>, ask_login_item: bool) -> String {
+fn init_script(
+    port: u16,
+    note: Option<&str>,
+    ask_login_item: bool,
+    bootstrap: Option<&str>,
+    e2e: Option<&str>,
+) -> String {
     let note = serde_json::to_string(&note).unwrap_or_else(|_| "null".into());
-    format!(
-        "{}\nwindow.__parachuteDesktopSetup({port}, {note}, {ask_login_item});",
+    let bootstrap = serde_json::to_string(&bootstrap).unwrap_or_else(|_| "null".into());
+    let mut script = format!(
+        "{}\nwindow.__parachuteDesktopSetup({port}, {note}, {ask_login_item}, {bootstrap});",
         include_str!("bridge.js")
-    )
+    );
+    if let Some(e2e) = e2e {
+        script.push_str(&format!("\nif (window.parachuteDesktop) {{ {e2e} }}"));
+    }
+    script
 }
 
 /// Shows the window (creating it on first use), with `note` as a banner.
@@ -52,17 +82,29 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, desk: &Desk, note: Option<&str>) {
         let _ = window.set_focus();
         return;
     }
-    let port = desk.host().map(|h| h.port()).ok();
-    let url = match port {
-        Some(port) => WebviewUrl::External(dashboard_url(port)),
+    let host = desk.host().ok();
+    let port = host.as_ref().map(|h| h.port());
+    let url = match &host {
+        Some(host) => WebviewUrl::External(signed_in_url(host)),
         None => WebviewUrl::App("index.html".into()),
     };
     let ask = crate::app::should_ask_login_item(desk);
+    // First-run setup's one-shot token, while no admin exists (in-process hub only).
+    let bootstrap = host
+        .as_ref()
+        .and_then(|h| h.handle())
+        .and_then(|h| h.bootstrap_token());
     let opener = app.clone();
     let built = WebviewWindowBuilder::new(app, LABEL, url)
         .title(TITLE)
         .inner_size(1100.0, 760.0)
-        .initialization_script(init_script(port.unwrap_or(0), note, ask))
+        .initialization_script(init_script(
+            port.unwrap_or(0),
+            note,
+            ask,
+            bootstrap.as_deref(),
+            desk.e2e_eval.as_deref(),
+        ))
         .on_navigation(move |url| {
             let allowed = port.is_none_or(|p| loads_in_window(url, p));
             if !allowed {
@@ -86,9 +128,9 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, desk: &Desk, note: Option<&str>) {
 }
 
 /// Points the open window at the dashboard (after a hub appeared).
-pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, port: u16) {
+pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, host: &Host) {
     if let Some(window) = app.get_webview_window(LABEL) {
-        let _ = window.navigate(dashboard_url(port));
+        let _ = window.navigate(signed_in_url(host));
     }
 }
 
