@@ -99,8 +99,10 @@ pub fn spawn(state: AppState) {
             for path in event.paths {
                 // Mark the routing table stale at once, on the watcher's thread: a request right
                 // after a CLI write must not be routed by the old table.
-                if classify(marker.home(), &path) == Some(Watched::Services) {
-                    marker.proxy().invalidate();
+                match classify(marker.home(), &path) {
+                    Some(Watched::Services) => marker.proxy().invalidate(),
+                    Some(Watched::Exposure) => marker.hosts().invalidate(),
+                    _ => {}
                 }
                 let _ = tx.send(path);
             }
@@ -118,6 +120,7 @@ pub fn spawn(state: AppState) {
         return;
     }
     state.proxy().watching();
+    state.hosts().watching();
     tokio::spawn(async move {
         // The watcher lives as long as this task.
         let _watcher = watcher;

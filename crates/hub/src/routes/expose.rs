@@ -145,6 +145,9 @@ async fn run(
     })
     .await
     .map_err(|e| ApiError::internal("the exposure change stopped unexpectedly", e))?;
+    // The state files changed under our own hand: a request right after this answer must be
+    // checked against the new host names, not wait for the home watcher's event.
+    state.hosts().invalidate();
     let lines = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
     match outcome {
         Ok(nothing_to_do) => Ok(ExposeAnswer {

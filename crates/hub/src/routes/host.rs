@@ -37,6 +37,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use axum::extract::{Request, State};
@@ -59,6 +60,11 @@ pub struct HostGuard {
     extra: Vec<String>,
     /// Host names of live exposure layers, with the file stamps they were read at.
     exposed: Mutex<ExposedCache>,
+    /// Set once the home watcher runs: it calls [`HostGuard::invalidate`] when a state file is
+    /// replaced, so requests stop `stat`ing both files (two system calls per exposed request).
+    watched: AtomicBool,
+    /// A state file changed (or may have) since the cache was filled; only read while watched.
+    stale: AtomicBool,
 }
 
 /// Exposed host names and the stamps of the state files they came from.
@@ -77,7 +83,21 @@ impl HostGuard {
         Self {
             extra: extra.into_iter().filter_map(|h| normalize(&h)).collect(),
             exposed: Mutex::new(ExposedCache::default()),
+            watched: AtomicBool::new(false),
+            stale: AtomicBool::new(true),
         }
+    }
+
+    /// From now on a watcher calls [`HostGuard::invalidate`] on every change of the exposure
+    /// state files, so the allowlist stops checking them itself.
+    pub fn watching(&self) {
+        self.stale.store(true, Ordering::SeqCst);
+        self.watched.store(true, Ordering::SeqCst);
+    }
+
+    /// An exposure state file changed (or may have): the next check re-reads them.
+    pub fn invalidate(&self) {
+        self.stale.store(true, Ordering::SeqCst);
     }
 
     /// Whether `raw` (a `Host` value) is a name this hub answers for.
@@ -115,6 +135,15 @@ impl HostGuard {
 
     /// Host names of the live exposure layers, re-read when a state file changed.
     fn exposed_hosts(&self, home: &Home) -> Vec<String> {
+        if self.watched.load(Ordering::Acquire) {
+            let mut cache = self.exposed.lock().unwrap_or_else(|p| p.into_inner());
+            // Cleared before the read, so a change racing it marks the cache stale again.
+            if self.stale.swap(false, Ordering::SeqCst) || cache.stamps.is_none() {
+                cache.hosts = read_exposed_hosts(home);
+                cache.stamps = Some([None, None]);
+            }
+            return cache.hosts.clone();
+        }
         let stamps = [
             stamp(&home.expose_state()),
             stamp(&home.cloudflared_state()),
@@ -315,5 +344,26 @@ mod tests {
         std::fs::remove_file(home.cloudflared_state()).unwrap();
         assert!(!guard.allows_with(&home, "box.ts.net", Vec::new));
         assert!(!guard.allows_with(&home, "hub.example.com", Vec::new));
+    }
+
+    #[test]
+    fn a_watched_guard_rereads_only_when_told() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::at(tmp.path());
+        let guard = HostGuard::new(Vec::new());
+        guard.watching();
+        assert!(!guard.allows_with(&home, "box.ts.net", Vec::new));
+        std::fs::write(
+            home.expose_state(),
+            r#"{"version":1,"layer":"tailnet","mode":"path","canonicalFqdn":"box.ts.net","port":443,"funnel":false,"entries":[]}"#,
+        )
+        .unwrap();
+        // No watcher event yet: the cached answer stands (this is what saves the stat calls).
+        assert!(!guard.allows_with(&home, "box.ts.net", Vec::new));
+        guard.invalidate();
+        assert!(guard.allows_with(&home, "box.ts.net", Vec::new));
+        std::fs::remove_file(home.expose_state()).unwrap();
+        guard.invalidate();
+        assert!(!guard.allows_with(&home, "box.ts.net", Vec::new));
     }
 }
